@@ -1,0 +1,28 @@
+/* readfile — read a whole (/proc, /sys) file into a reused, bounded buffer. */
+#pragma once
+
+#include <stddef.h>
+
+/* Large enough for /proc/slabinfo on a big machine (~25 KB for 235 caches here). */
+#define READFILE_MAX_DEFAULT (16u << 20)
+
+struct readfile_buf {
+        char *data;             /* NUL-terminated after a successful read */
+        size_t len;
+        size_t allocated;
+        size_t max;             /* a file larger than this is -EFBIG; 0 = READFILE_MAX_DEFAULT */
+};
+
+/* Read all of @path into @b, reusing its memory. Returns 0 or -errno
+ * (-ENOENT, -EACCES, -EFBIG, ...). On error b->len is 0. */
+int readfile_read(struct readfile_buf *b, const char *path);
+
+/* Free the buffer; @b may be zeroed. */
+void readfile_done(struct readfile_buf *b);
+
+/* Read a small file (sysfs attribute) into @buf (NUL-terminated, trailing
+ * newline removed). -E2BIG if it does not fit. */
+int readfile_small(const char *path, char *buf, size_t size);
+
+/* Join @dir and @rel with exactly one '/' into @buf. -ENAMETOOLONG if it does not fit. */
+int readfile_path(char *buf, size_t size, const char *dir, const char *rel);

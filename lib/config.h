@@ -1,0 +1,130 @@
+/* config — slabwatch.yaml: compiled-in defaults, YAML loading, validation. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_RULES_MAX 64
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_MATCH_MAX 128
+#define CONFIG_ERROR_MAX 512
+
+/* Which caches a rule applies to besides its glob. */
+enum config_reclaim {
+        CONFIG_RECLAIM_ANY,     /* rule key absent */
+        CONFIG_RECLAIM_YES,     /* reclaimable: true — only reclaim_account=1 caches */
+        CONFIG_RECLAIM_NO,      /* reclaimable: false */
+};
+
+/* One entry of the `thresholds` list. A threshold left at 0 is not checked;
+ * every threshold that is set must be exceeded for the rule to hold. */
+struct config_rule {
+        char match[CONFIG_MATCH_MAX];   /* fnmatch(3) glob on the slabinfo name */
+        enum config_reclaim reclaimable;
+        bool ignore;                    /* matching caches are never tripped */
+        uint64_t window_usec;           /* span the growth is fitted over */
+        double objects_per_min;         /* fitted active_objs growth */
+        double bytes_per_hour;          /* fitted growth of the cache's memory */
+        double percent_per_hour;        /* growth relative to the size at window start */
+        uint64_t min_bytes;             /* cache must be at least this big */
+        uint64_t for_usec;              /* condition must hold this long before a trip */
+        double min_trend;               /* trend consistency 0..1 needed (Kendall tau) */
+};
+
+struct config_history {
+        uint64_t raw_usec;      /* span at full resolution (default 1h) */
+        uint64_t minute_usec;   /* span at 1-minute buckets (default 24h) */
+        uint64_t hour_usec;     /* span at 1-hour buckets (default 30d) */
+};
+
+struct config_paths {
+        char proc[CONFIG_PATH_MAX];       /* /proc */
+        char sys[CONFIG_PATH_MAX];        /* /sys */
+        char tracefs[CONFIG_PATH_MAX];    /* /sys/kernel/tracing */
+        char debugfs[CONFIG_PATH_MAX];    /* /sys/kernel/debug */
+        char dev_kmsg[CONFIG_PATH_MAX];   /* /dev/kmsg */
+        char state_dir[CONFIG_PATH_MAX];  /* /var/lib/slabwatch */
+};
+
+struct config_alert {
+        bool journal;                   /* send to journald when it is there */
+        bool stderr_always;             /* also print every alert on stderr */
+        uint64_t repeat_usec;           /* cool-down before the same trip alerts again (1h) */
+        double rate_factor;             /* re-alert at once when the rate grows this much (2.0) */
+        uint64_t clear_usec;            /* no growth this long before "cleared" (10m) */
+        uint64_t events_log_max_bytes;  /* events.log rotated past this (16MiB) */
+};
+
+struct config_capture {
+        bool enabled;                   /* capture on trip (default true) */
+        uint64_t duration_usec;         /* stack tracing time per capture (60s) */
+        uint64_t max_events;            /* stop tracing after this many events (20M) */
+        uint64_t max_memory_bytes;      /* aggregation memory cap per capture (256MiB) */
+        uint64_t buffer_bytes_per_cpu;  /* tracefs ring buffer per CPU (16MiB) */
+        uint64_t poll_usec;             /* ring buffer drain period (10ms) */
+        uint64_t callsites_interval_usec; /* min gap between call-site reads (10s) */
+        uint64_t cooldown_usec;         /* before the same cache is captured again (1h) */
+        unsigned max_concurrent;        /* captures at once, all caches (1) */
+        uint64_t disk_budget_bytes;     /* captures/ rotated past this (256MiB) */
+        uint64_t raw_trace_max_bytes;   /* raw trace kept in a bundle (16MiB) */
+        bool mount_tracefs;             /* mount tracefs if missing (true) */
+};
+
+struct config_server {
+        char socket[CONFIG_PATH_MAX];   /* /run/slabwatch/slabwatch.sock */
+        char group[64];                 /* read access (slabwatch) */
+        unsigned max_clients;           /* 32 */
+        uint64_t max_request_bytes;     /* 64KiB */
+        uint64_t idle_timeout_usec;     /* 30s */
+};
+
+struct config_metrics {
+        char textfile[CONFIG_PATH_MAX]; /* node_exporter textfile path; "" = off */
+};
+
+struct config {
+        uint64_t interval_usec;         /* sampling period (10s) */
+        uint32_t page_size;             /* 0 = the running system's */
+        struct config_history history;
+        struct config_paths paths;
+        struct config_rule rules[CONFIG_RULES_MAX];
+        size_t n_rules;
+        struct config_alert alert;
+        struct config_capture capture;
+        struct config_server server;
+        struct config_metrics metrics;
+};
+
+/* Where a load failed: 1-based line and column of the YAML node, 0 if none. */
+struct config_error {
+        unsigned line;
+        unsigned column;
+        char message[CONFIG_ERROR_MAX];
+};
+
+/* Fill @ret with the compiled-in defaults (the values config/slabwatch.yaml shows). */
+void config_defaults(struct config *ret);
+
+/* Parse YAML text: keys absent from it keep their defaults; a `thresholds`
+ * list replaces the default rules whole. On error returns -EINVAL (or -ENOMEM)
+ * and fills @ret_error; @ret is only written on success. */
+int config_parse(const char *buf, size_t len, struct config *ret, struct config_error *ret_error);
+
+/* Read @path and config_parse() it. -errno of the read (with a message) or of
+ * the parse. */
+int config_load_file(const char *path, struct config *ret, struct config_error *ret_error);
+
+/* The first rule matching @cache_name (with @reclaimable as read from sysfs),
+ * or NULL. First match wins. */
+const struct config_rule *config_rule_for(const struct config *c, const char *cache_name, bool reclaimable);
+
+/* "10s", "5m", "1h30m", "2d", "250ms", "1.5h" → microseconds. -EINVAL, -ERANGE. */
+int config_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* "4MiB", "512KiB", "1G", "4096" → bytes (K/M/G/T are 1024-based as in
+ * the kernel). -EINVAL, -ERANGE. */
+int config_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* Render a duration compactly ("1h30m", "250ms") into @buf. */
+const char *config_format_duration(uint64_t usec, char *buf, size_t size);
