@@ -1,0 +1,114 @@
+/* slabwatchd — watch the kernel's slab caches for leaks.
+ *
+ * Usage: slabwatchd [-c FILE] [--check-config] [-v] [--version] [-h] */
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml"
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: slabwatchd [OPTIONS]\n"
+                "Watch /proc/slabinfo and /proc/meminfo for kernel slab leaks.\n\n"
+                "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+                "      --check-config  load and validate the configuration, then exit\n"
+                "  -v, --verbose       log debug messages\n"
+                "      --version       print the version and exit\n"
+                "  -h, --help          show this help\n");
+}
+
+/* Load @path; a missing file at the default location means "defaults". */
+static int load_config(const char *path, bool explicit_path, struct config *ret) {
+        struct config_error err = {};
+        int r = config_load_file(path, ret, &err);
+        if (r == -ENOENT && !explicit_path) {
+                log_info("No %s, using the built-in defaults", path);
+                config_defaults(ret);
+                return 0;
+        }
+        if (r < 0) {
+                if (err.line > 0)
+                        log_error("%s:%u:%u: %s", path, err.line, err.column, err.message);
+                else
+                        log_error("%s: %s", path, err.message[0] ? err.message : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, 'C' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *config_path = DEFAULT_CONFIG;
+        bool explicit_path = false, check_only = false;
+        static struct config cfg; /* large (paths): not on the stack */
+        struct daemon *d = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        config_path = optarg;
+                        explicit_path = true;
+                        break;
+                case 'C':
+                        check_only = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'V':
+                        printf("slabwatchd %s\n", SLABWATCH_VERSION);
+                        return EXIT_SUCCESS;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "slabwatchd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return 2;
+        }
+
+        if (load_config(config_path, explicit_path, &cfg) < 0)
+                return EXIT_FAILURE;
+        if (check_only) {
+                printf("%s: OK\n", config_path);
+                return EXIT_SUCCESS;
+        }
+
+        struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+        if (!loop) {
+                log_error("Cannot initialise the event loop");
+                return EXIT_FAILURE;
+        }
+        r = daemon_new(loop, config_path, &cfg, &d);
+        if (r < 0) {
+                log_error_errno(r, "Cannot start");
+                return EXIT_FAILURE;
+        }
+        r = daemon_start(d);
+        if (r >= 0)
+                ev_run(loop, 0);
+        daemon_free(d);
+        ev_loop_destroy(loop);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
