@@ -46,10 +46,22 @@ struct slabinfo {
         size_t caches_allocated;
         size_t n_bad_lines;     /* all of them, even past SLABINFO_BAD_LINES_MAX */
         struct slabinfo_bad_line bad_lines[SLABINFO_BAD_LINES_MAX];
+
+        /* Private: the previous text and where each cache's line stood in it.
+         * Most lines do not change between samples; an identical line keeps
+         * its parsed cache, which makes the sampling parse a memcmp. */
+        char *prev_text;
+        size_t prev_len;
+        size_t prev_allocated;
+        struct slabinfo_span {
+                uint32_t off;
+                uint32_t len;
+        } *prev_lines;
+        unsigned prev_layout[3];
 };
 
 /* Parse @len bytes of /proc/slabinfo text into @ret, reusing its cache
- * array (call slabinfo_done() to free it). Malformed cache lines are counted
+ * array and its previous result (call slabinfo_done() to free them). Malformed cache lines are counted
  * in ret->bad_lines and skipped; the rest still counts. Returns 0, -EINVAL if
  * the header is missing or unknown (then ret->bad_lines[0] names the line),
  * -ENOMEM. */

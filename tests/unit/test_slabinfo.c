@@ -170,6 +170,43 @@ START_TEST(reuse_between_samples) {
 }
 END_TEST
 
+/* Parsing B after A must give exactly what parsing B alone gives, whatever
+ * lines changed, vanished or appeared in between. */
+START_TEST(incremental_equals_fresh) {
+        static const char a[] =
+                "slabinfo - version: 2.1\n"
+                "one 10 20 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n"
+                "two 5 5 128 32 1 : tunables 0 0 0 : slabdata 1 1 0\n"
+                "three 7 8 256 16 1 : tunables 0 0 0 : slabdata 1 1 0\n";
+        static const char b[] =
+                "slabinfo - version: 2.1\n"
+                "one 11 20 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n"
+                "bad line here\n"
+                "three 7 8 256 16 1 : tunables 0 0 0 : slabdata 1 1 0\n"
+                "four 1 1 8 512 1 : tunables 0 0 0 : slabdata 1 1 0\n";
+        static const char c[] =
+                "slabinfo - version: 2.0\n"
+                "one 11 20 64 64 1 : tunables 4 8 0 : slabdata 1 1 0\n";
+        struct slabinfo inc = {}, fresh = {};
+        ck_assert_int_eq(slabinfo_parse(a, sizeof a - 1, &inc), 0);
+        ck_assert_int_eq(slabinfo_parse(b, sizeof b - 1, &inc), 0);
+        ck_assert_int_eq(slabinfo_parse(b, sizeof b - 1, &fresh), 0);
+        ck_assert_uint_eq(inc.n_caches, 3);
+        ck_assert_uint_eq(inc.n_bad_lines, 1);
+        ck_assert_uint_eq(inc.n_caches, fresh.n_caches);
+        for (size_t i = 0; i < fresh.n_caches; i++)
+                ck_assert_mem_eq(&inc.caches[i], &fresh.caches[i], sizeof fresh.caches[i]);
+        ck_assert_str_eq(inc.caches[1].name, "three");
+        ck_assert_uint_eq(inc.caches[0].active_objs, 11);
+        /* Same bytes, other column order (2.0): must be read anew. */
+        ck_assert_int_eq(slabinfo_parse(c, sizeof c - 1, &inc), 0);
+        ck_assert_uint_eq(inc.caches[0].limit, 8);
+        ck_assert_uint_eq(inc.caches[0].batchcount, 4);
+        slabinfo_done(&inc);
+        slabinfo_done(&fresh);
+}
+END_TEST
+
 START_TEST(unknown_version) {
         const char text[] = "slabinfo - version: 1.1\nabc 1 2 8 1 1 1 : 0 0\n";
         struct slabinfo s = {};
@@ -187,6 +224,7 @@ static Suite *slabinfo_suite(void) {
         tcase_add_test(tc, slab_statistics_columns);
         tcase_add_test(tc, version_2_0_tunables_order);
         tcase_add_test(tc, reuse_between_samples);
+        tcase_add_test(tc, incremental_equals_fresh);
         suite_add_tcase(s, tc);
         tc = tcase_create("limits");
         tcase_add_test(tc, malformed_lines_skipped_with_numbers);

@@ -74,3 +74,45 @@ except FileNotFoundError:
     pass
 PY
 }
+
+# Real-kernel tests: skip (exit 77) unless root with a readable slabinfo.
+require_real_kernel() {
+        [ "$(id -u)" -eq 0 ] || skip "needs root (reads /proc/slabinfo, mode 0400)"
+        [ -r /proc/slabinfo ] || skip "/proc/slabinfo is not readable on this kernel"
+        [ -d /sys/kernel/slab ] || skip "no SLUB sysfs (/sys/kernel/slab)"
+        command -v python3 >/dev/null || skip "python3 is not installed"
+}
+
+# Make sure a journald is listening; start one by hand if none runs (PID 1
+# is not always systemd) and stop it at the end. Sets JOURNAL_STARTED_PID.
+ensure_journald() {
+        JOURNAL_STARTED_PID=""
+        if [ -S /run/systemd/journal/socket ] && journal_alive; then
+                return 0
+        fi
+        local j
+        for j in /lib/systemd/systemd-journald /usr/lib/systemd/systemd-journald; do
+                [ -x "$j" ] && break
+        done
+        [ -x "$j" ] || skip "no systemd-journald to start"
+        spawn "$j"
+        JOURNAL_STARTED_PID=$LAST_PID
+        wait_for 10 journal_alive || skip "systemd-journald did not come up"
+}
+
+# journald answers if a message we send shows up.
+journal_alive() {
+        local tag="slabwatch-probe-$$-$RANDOM"
+        echo ping | systemd-cat -t "$tag" 2>/dev/null || return 1
+        local i
+        for i in $(seq 10); do
+                journalctl -q -o cat -t "$tag" 2>/dev/null | grep -q ping && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# The cache a leaker kind lands in, as /proc/slabinfo names it (SLUB merges).
+cache_of_kind() {
+        "$PROGS/leaker" --kind "$1" --print-cache
+}
