@@ -9,6 +9,12 @@
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_MATCH_MAX 128
 #define CONFIG_ERROR_MAX 512
+/* Longest server.group name kept (NUL included). */
+#define CONFIG_GROUP_MAX 64
+/* server.socket must fit sockaddr_un.sun_path (NUL included). */
+#define CONFIG_SOCKET_PATH_MAX 108
+/* A configuration file larger than this is refused before parsing. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 
 /* Which caches a rule applies to besides its glob. */
 enum config_reclaim {
@@ -73,7 +79,7 @@ struct config_capture {
 
 struct config_server {
         char socket[CONFIG_PATH_MAX];   /* /run/slabwatch/slabwatch.sock */
-        char group[64];                 /* read access (slabwatch) */
+        char group[CONFIG_GROUP_MAX];   /* read access (slabwatch); "" = root only */
         unsigned max_clients;           /* 32 */
         uint64_t max_request_bytes;     /* 64KiB */
         uint64_t idle_timeout_usec;     /* 30s */
@@ -107,8 +113,9 @@ struct config_error {
 void config_defaults(struct config *ret);
 
 /* Parse YAML text: keys absent from it keep their defaults; a `thresholds`
- * list replaces the default rules whole. On error returns -EINVAL (or -ENOMEM)
- * and fills @ret_error; @ret is only written on success. */
+ * list replaces the default rules whole. On error returns -EINVAL (-EFBIG if
+ * @len exceeds CONFIG_FILE_MAX, -ENOMEM) and fills @ret_error (position of
+ * the offending node); @ret is only written on success. */
 int config_parse(const char *buf, size_t len, struct config *ret, struct config_error *ret_error);
 
 /* Read @path and config_parse() it. -errno of the read (with a message) or of
@@ -126,5 +133,14 @@ int config_parse_duration(const char *s, uint64_t *ret_usec);
  * the kernel). -EINVAL, -ERANGE. */
 int config_parse_size(const char *s, uint64_t *ret_bytes);
 
-/* Render a duration compactly ("1h30m", "250ms") into @buf. */
+/* Render a duration compactly ("1h30m", "250ms", "0") into @buf; the text
+ * parses back to the same value. Returns @buf. */
 const char *config_format_duration(uint64_t usec, char *buf, size_t size);
+
+/* Render a size exactly ("4MiB", "1536KiB", "4097") into @buf; the text
+ * parses back to the same value. Returns @buf. */
+const char *config_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* "@path:LINE:COLUMN: message" (or "@path: message" without a position;
+ * @path may be NULL) into @buf, the form every caller prints. Returns @buf. */
+const char *config_error_format(const struct config_error *e, const char *path, char *buf, size_t size);
