@@ -1,0 +1,144 @@
+/* report — the result of one capture: what tripped, what was captured, the
+ * ranked call sites and stacks, and its rendering to report.json and a
+ * report.txt for humans. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPORT_ID_MAX 160
+#define REPORT_NAME_MAX 128
+#define REPORT_TEXT_MAX 512
+/* Frames kept per stack or call site; deeper stacks are cut (and say so). */
+#define REPORT_FRAMES_MAX 128
+/* Bounds on what one report holds, so a corrupt or hostile input cannot
+ * make it grow without end. Stacks are never dropped below this bound. */
+#define REPORT_STACKS_MAX (1U << 20)
+#define REPORT_CALLSITES_MAX 65536
+#define REPORT_STRV_MAX 4096
+/* report_join_frames() output for one journal field. */
+#define REPORT_TOP_STACK_MAX 4096
+
+/* A bounded list of owned strings. */
+struct report_strv {
+        char **v;
+        size_t n;
+};
+
+/* Why a capture ran: the threshold that tripped, or a user's request. */
+struct report_trigger {
+        bool on_demand;                 /* armed over the socket, not tripped */
+        char reason[REPORT_TEXT_MAX];   /* "objects_per_min 812.0 > 500" */
+        double objects_per_min;
+        double bytes_per_hour;
+        double percent_per_hour;
+        uint64_t active_objs;
+        uint64_t window_usec;
+};
+
+/* One distinct allocation stack, paired alloc-to-free. */
+struct report_stack {
+        struct report_strv frames;      /* innermost first: "inet_create+0x2b/0x3c0" */
+        uint64_t allocs;
+        uint64_t frees;
+        uint64_t outstanding;           /* allocs not freed by the end of the capture */
+        double oldest_age_s;            /* age of the oldest outstanding object */
+        uint64_t bytes;                 /* bytes still outstanding */
+};
+
+/* One call site of alloc_calls/alloc_traces across the snapshots taken. */
+struct report_callsite {
+        bool free_site;                 /* from free_calls/free_traces */
+        char cache[REPORT_NAME_MAX];    /* whose file (a kmalloc class has several) */
+        char site[REPORT_NAME_MAX];     /* "__alloc_skb+0x98/0x238" or "<not-available>" */
+        uint64_t count_first;           /* in the first snapshot (0 if absent there) */
+        uint64_t count_last;            /* in the last snapshot (0 if gone) */
+        int64_t delta;                  /* count_last - count_first */
+        uint64_t age_min;               /* from the last snapshot, in jiffies as the kernel prints them */
+        uint64_t age_avg;
+        uint64_t age_max;
+        char pids[REPORT_NAME_MAX];
+        char cpus[REPORT_NAME_MAX];
+        struct report_strv frames;      /* stack of the site (5.19+ alloc_traces) */
+};
+
+struct report {
+        char id[REPORT_ID_MAX];
+        char cache[REPORT_NAME_MAX];    /* the name slabinfo and tracepoints show */
+        char kernel[REPORT_NAME_MAX];   /* release */
+        struct report_strv aliases;     /* every name of the merge group / class */
+        struct report_strv methods;     /* "tracefs", "kmsg-trace", "sysfs alloc_calls", ... */
+        char trace_filter[REPORT_TEXT_MAX]; /* how the events were narrowed to the cache, "" */
+        struct report_trigger trigger;
+        uint64_t start_realtime_usec;
+        uint64_t duration_usec;
+        char stop_reason[REPORT_TEXT_MAX]; /* "duration", "SIGTERM", "cache vanished", ... */
+        uint64_t events;                /* trace events consumed */
+        uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
+        uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
+        bool truncated;                 /* an event or memory bound stopped the aggregation */
+        char truncated_reason[REPORT_TEXT_MAX];
+        unsigned callsite_snapshots;
+        uint64_t callsite_interval_usec;
+        struct report_callsite *call_sites; /* ranked: growth first */
+        size_t n_call_sites;
+        size_t call_sites_allocated;
+        struct report_stack *stacks;    /* ranked: most outstanding first */
+        size_t n_stacks;
+        size_t stacks_allocated;
+        struct report_strv advice;      /* what would give more evidence on this kernel */
+        struct report_strv warnings;    /* what went wrong along the way, one line each */
+};
+
+/* A zeroed report; report_free() it. -ENOMEM. */
+int report_new(struct report **ret);
+
+/* Free @r and everything it owns; NULL is a no-op. */
+void report_free(struct report *r);
+
+/* Copy @s into @v. -E2BIG past REPORT_STRV_MAX entries, -ENOMEM. */
+int report_strv_add(struct report_strv *v, const char *s);
+
+/* Add a formatted line to @v (same errors as report_strv_add). */
+int report_strv_addf(struct report_strv *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True if @v holds @s. */
+bool report_strv_contains(const struct report_strv *v, const char *s);
+
+/* Free the strings of @v and zero it. */
+void report_strv_done(struct report_strv *v);
+
+/* Append a stack with copies of its first REPORT_FRAMES_MAX frames; returns
+ * it for the caller to fill in counts. NULL on -ENOMEM or past REPORT_STACKS_MAX. */
+struct report_stack *report_add_stack(struct report *r, const char *const *frames, size_t n_frames);
+
+/* Append an empty call site for the caller to fill. NULL on -ENOMEM or past
+ * REPORT_CALLSITES_MAX. */
+struct report_callsite *report_add_callsite(struct report *r);
+
+/* Sort stacks by outstanding (then allocs, then bytes) descending and call
+ * sites by growth (then last count) descending, keeping the input order
+ * among equals. */
+void report_rank(struct report *r);
+
+/* True if @frame ("kmem_cache_alloc_noprof+0x1f/0x2c0") is allocator or
+ * tracing machinery rather than the code that asked for memory. */
+bool report_frame_is_noise(const char *frame);
+
+/* The suspect function of @s: the name (without +offset/len or [module])
+ * of its innermost frame that is not noise, or of the innermost frame if
+ * all are. "" for a stack without frames. Returns @buf. */
+const char *report_suspect(const struct report_stack *s, char *buf, size_t size);
+
+/* @s's frames, innermost first, joined by @sep into @buf; cut with "..."
+ * at a frame boundary if it does not fit. Returns @buf. */
+const char *report_join_frames(const struct report_stack *s, const char *sep, char *buf, size_t size);
+
+/* report.json as a json-c object (caller puts it). -ENOMEM. */
+int report_to_json(const struct report *r, json_object **ret);
+
+/* report.txt: a malloc'd NUL-terminated text for humans, every stack and
+ * call site included. -ENOMEM. */
+int report_to_text(const struct report *r, char **ret_text, size_t *ret_len);
