@@ -333,12 +333,9 @@ int daemon_reload(struct daemon *d) {
         int r = config_load_file(d->config_path, cfg, &err);
         if (r < 0) {
                 free(cfg);
-                if (err.line > 0)
-                        log_error("%s:%u:%u: %s; keeping the old configuration", d->config_path, err.line,
-                                  err.column, err.message);
-                else
-                        log_error("%s: %s; keeping the old configuration", d->config_path,
-                                  err.message[0] ? err.message : strerror(-r));
+                char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
+                log_error("%s; keeping the old configuration",
+                          config_error_format(&err, d->config_path, msg, sizeof msg));
                 return r;
         }
         r = engine_reconfigure(d->engine, cfg);
@@ -346,7 +343,7 @@ int daemon_reload(struct daemon *d) {
                 free(cfg);
                 return log_error_errno(r, "%s: not usable; keeping the old configuration", d->config_path);
         }
-        daemon_stop_services(d);
+        daemon_stop_services(d, false);
         d->config = *cfg;
         free(cfg);
         long ps = sysconf(_SC_PAGESIZE);
@@ -370,7 +367,7 @@ void daemon_free(struct daemon *d) {
         ev_signal_stop(d->loop, &d->sigterm);
         ev_signal_stop(d->loop, &d->sigint);
         ev_signal_stop(d->loop, &d->sighup);
-        daemon_stop_services(d);
+        daemon_stop_services(d, true);
         engine_free(d->engine);
         readfile_done(&d->meminfo_buf);
         readfile_done(&d->slabinfo_buf);

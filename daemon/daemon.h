@@ -50,6 +50,7 @@ struct daemon {
         struct meminfo meminfo;
         int slabinfo_error;             /* last reported error, to say it once */
         int meminfo_error;
+        int metrics_error;              /* last metrics textfile error, to say it once */
         unsigned slabinfo_bad_reported; /* malformed-line reports so far (bounded) */
 
         uint64_t start_usec;            /* CLOCK_REALTIME at start */

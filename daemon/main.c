@@ -35,10 +35,8 @@ static int load_config(const char *path, bool explicit_path, struct config *ret)
                 return 0;
         }
         if (r < 0) {
-                if (err.line > 0)
-                        log_error("%s:%u:%u: %s", path, err.line, err.column, err.message);
-                else
-                        log_error("%s: %s", path, err.message[0] ? err.message : strerror(-r));
+                char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
+                log_error("%s", config_error_format(&err, path, msg, sizeof msg));
                 return r;
         }
         return 0;

@@ -3,6 +3,8 @@
  * textfile. Started after the config is loaded, restarted on reload. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "daemon.h"
 #include "engine.h"
 
@@ -10,9 +12,11 @@
  * left off; only a failure that makes the daemon useless is returned. */
 int daemon_start_services(struct daemon *d);
 
-/* Stop every part; captures in progress are finished (kernel restored,
- * what was captured written). Safe to call twice. */
-void daemon_stop_services(struct daemon *d);
+/* Stop the parts that depend on the config; captures in progress are
+ * finished (kernel restored, what was captured written). With @final the
+ * socket server goes too; a reload keeps it (and a socket systemd passed).
+ * Safe to call twice. */
+void daemon_stop_services(struct daemon *d, bool final);
 
 /* A cache tripped: start a capture if the config allows. */
 void daemon_on_trip(struct daemon *d, const struct engine_event *ev);
