@@ -168,7 +168,7 @@ static int cache_parse(const char *line, size_t len, const struct layout *layout
         if (nlen >= sizeof ret->name)
                 return -ENAMETOOLONG;
 
-        struct slabinfo_cache c;
+        struct slabinfo_cache c = {}; /* whole, so results compare byte for byte */
         if ((r = next_u64(&p, end, &c.active_objs)) < 0 || (r = next_u64(&p, end, &c.num_objs)) < 0 ||
             (r = next_u32(&p, end, &c.objsize)) < 0 || (r = next_u32(&p, end, &c.objperslab)) < 0 ||
             (r = next_u32(&p, end, &c.pagesperslab)) < 0)
