@@ -1,0 +1,162 @@
+#!/bin/bash
+# Golden tests of the offline subcommands: `slabwatchctl diff` and
+# `slabwatchctl stacks` on the fixtures, compared byte for byte with
+# tests/golden/. Run with SLABWATCH_GOLDEN_UPDATE=1 to rewrite the golden
+# files after an intended change (then review the diff before committing).
+set -u
+
+: "${SLABWATCHCTL:?SLABWATCHCTL must name the slabwatchctl binary}"
+: "${FIXTURES:?FIXTURES must name tests/fixtures}"
+: "${SRCDIR:?SRCDIR must name the source tree}"
+
+golden="$SRCDIR/tests/golden"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/slabwatch-golden.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+# check NAME ARGS...: run slabwatchctl ARGS in the fixtures directory (so
+# file names in the output are relative) and compare stdout with golden/NAME.
+check() {
+        local name=$1
+        shift
+        (cd "$FIXTURES" && "$SLABWATCHCTL" "$@") >"$tmp/$name" 2>"$tmp/$name.stderr"
+        local rc=$?
+        if [ "$rc" -ne 0 ]; then
+                echo "FAIL $name: slabwatchctl $* exited $rc"
+                cat "$tmp/$name.stderr"
+                failed=1
+                return
+        fi
+        if [ -n "${SLABWATCH_GOLDEN_UPDATE:-}" ]; then
+                cp "$tmp/$name" "$golden/$name"
+                echo "updated $name"
+                return
+        fi
+        if diff -u "$golden/$name" "$tmp/$name"; then
+                echo "ok   $name"
+        else
+                echo "FAIL $name: output differs from tests/golden/$name (- expected, + got)"
+                failed=1
+        fi
+}
+
+# same_as NAME GOLDEN: stdout of a command given on stdin-style input must
+# equal golden/GOLDEN with "FILE" replaced by "<stdin>".
+same_as() {
+        local name=$1 want=$2 file=$3
+        sed "s|$file|<stdin>|g" "$golden/$want" >"$tmp/$name.want"
+        if diff -u "$tmp/$name.want" "$tmp/$name"; then
+                echo "ok   $name"
+        else
+                echo "FAIL $name: differs from $want read as a file"
+                failed=1
+        fi
+}
+
+# expect_exit CODE NAME ARGS...: slabwatchctl must exit CODE.
+expect_exit() {
+        local want=$1 name=$2
+        shift 2
+        (cd "$FIXTURES" && "$SLABWATCHCTL" "$@") >"$tmp/$name" 2>"$tmp/$name.stderr"
+        local rc=$?
+        if [ "$rc" -eq "$want" ]; then
+                echo "ok   $name (exit $rc)"
+        else
+                echo "FAIL $name: slabwatchctl $* exited $rc, want $want"
+                cat "$tmp/$name.stderr"
+                failed=1
+        fi
+}
+
+seed=seed-3.18-mips
+mixed=(stacks/x86-6.18-journal-skb-leak.txt stacks/slub-trace-4.4-x86_64.txt "$seed/call_traces.txt")
+
+# diff: the seed device's slabinfo against a later one where kmalloc-8192 grew.
+check diff-seed.txt diff "$seed/slabinfo" slabdiff/seed-later.slabinfo \
+        --meminfo "$seed/meminfo" slabdiff/seed-later.meminfo
+check diff-seed-all.txt diff -a "$seed/slabinfo" slabdiff/seed-later.slabinfo
+check diff-seed-snapshots.txt diff -n 3 slabdiff/seed.snapshot slabdiff/seed-later.snapshot
+check diff-seed-snapshots.json diff --json slabdiff/seed.snapshot slabdiff/seed-later.snapshot
+check diff-meminfo.txt diff "$seed/meminfo" slabdiff/seed-later.meminfo
+
+# stacks: the seed's three dumps, every view.
+check stacks-seed.txt stacks "$seed/call_traces.txt"
+check stacks-seed-tree.txt stacks --tree "$seed/call_traces.txt"
+check stacks-seed-folded.txt stacks --folded "$seed/call_traces.txt"
+check stacks-seed-from-alloc_skb.txt stacks --tree --from __alloc_skb "$seed/call_traces.txt"
+check stacks-seed.json stacks --json "$seed/call_traces.txt"
+check stacks-seed-keep-noise.txt stacks --keep-noise -n 1 "$seed/call_traces.txt"
+
+# stacks: several formats at once.
+check stacks-mixed-from-alloc_skb.txt stacks --from __alloc_skb "${mixed[@]}"
+check stacks-mixed-tree-from-alloc_skb.txt stacks --tree --from __alloc_skb "${mixed[@]}"
+check stacks-mixed-folded.txt stacks --folded "${mixed[@]}"
+check stacks-hung_task.txt stacks stacks/linux-6.18-x86_64-hung_task.dmesg
+check stacks-hung_task-tree.txt stacks --tree stacks/linux-6.18-x86_64-hung_task.kmsg
+check stacks-hung_task-unreliable.txt stacks --keep-unreliable -n 1 stacks/linux-6.18-x86_64-hung_task-raw.dmesg
+check stacks-tracefs.txt stacks linux-6.18-x86_64/tracefs-inode_cache-pipes.txt
+check stacks-tracefs-tree.txt stacks --tree linux-6.18-x86_64/tracefs-inode_cache-pipes.txt
+check stacks-alloc_traces.txt stacks --noise kmalloc_reserve callsites/alloc_traces-6.1
+check stacks-alloc_traces-from.json stacks --json --tree --from __alloc_skb callsites/alloc_traces-6.1
+
+# The same input through stdin, gzip and xz.
+(cd "$FIXTURES" && "$SLABWATCHCTL" stacks - <"$seed/call_traces.txt") >"$tmp/stdin" 2>&1
+same_as stdin stacks-seed.txt "$seed/call_traces.txt"
+if command -v gzip >/dev/null; then
+        gzip -c "$FIXTURES/$seed/call_traces.txt" >"$tmp/call_traces.txt.gz"
+        cat "$tmp/call_traces.txt.gz" "$tmp/call_traces.txt.gz" >"$tmp/twice.gz"
+        "$SLABWATCHCTL" stacks - <"$tmp/call_traces.txt.gz" >"$tmp/gzip" 2>&1
+        same_as gzip stacks-seed.txt "$seed/call_traces.txt"
+        # Two concatenated members: six dumps, the same two stacks.
+        "$SLABWATCHCTL" stacks --folded "$tmp/twice.gz" >"$tmp/twice" 2>&1
+        if grep -q " 4$" "$tmp/twice" && grep -q " 2$" "$tmp/twice"; then
+                echo "ok   gzip-members"
+        else
+                echo "FAIL gzip-members"; cat "$tmp/twice"; failed=1
+        fi
+        head -c 200 "$tmp/call_traces.txt.gz" >"$tmp/cut.gz"
+        expect_exit 1 gzip-truncated stacks "$tmp/cut.gz"
+fi
+if command -v xz >/dev/null; then
+        xz -c "$FIXTURES/$seed/call_traces.txt" >"$tmp/call_traces.txt.xz"
+        "$SLABWATCHCTL" stacks - <"$tmp/call_traces.txt.xz" >"$tmp/xz" 2>&1
+        same_as xz stacks-seed.txt "$seed/call_traces.txt"
+        cp "$FIXTURES/$seed/slabinfo" "$tmp/old"
+        xz -c "$FIXTURES/slabdiff/seed-later.slabinfo" >"$tmp/new.xz"
+        (cd "$tmp" && "$SLABWATCHCTL" diff -n 1 old new.xz) >"$tmp/diff-xz" 2>&1
+        if grep -q "^kmalloc-8192 " "$tmp/diff-xz"; then
+                echo "ok   diff-xz"
+        else
+                echo "FAIL diff-xz"; cat "$tmp/diff-xz"; failed=1
+        fi
+fi
+
+# Bad input: a result or a clear error with a line number, never a crash.
+{
+        printf 'Call Trace:\n f+0x1/0x2\n'
+        head -c 5000 /dev/zero | tr '\0' 'x'
+        printf '\nCall Trace:\n g+0x1/0x2\n'
+} >"$tmp/long.txt"
+expect_exit 0 long-line stacks "$tmp/long.txt"
+if grep -q "long.txt:3: line too long" "$tmp/long-line.stderr"; then
+        echo "ok   long-line message"
+else
+        echo "FAIL long-line message"; cat "$tmp/long-line.stderr"; failed=1
+fi
+expect_exit 0 garbage stacks synthetic/garbage.bin
+expect_exit 0 empty stacks /dev/null
+expect_exit 1 missing-file stacks no/such/file
+expect_exit 2 no-args stacks
+expect_exit 2 tree-and-folded stacks --tree --folded "$seed/call_traces.txt"
+expect_exit 2 bad-count stacks -n lots "$seed/call_traces.txt"
+expect_exit 2 bad-option stacks --frobnicate "$seed/call_traces.txt"
+expect_exit 0 stacks-help stacks --help
+expect_exit 2 diff-one-file diff "$seed/slabinfo"
+expect_exit 2 diff-meminfo-one diff "$seed/slabinfo" slabdiff/seed-later.slabinfo --meminfo "$seed/meminfo"
+expect_exit 2 diff-page-size diff --page-size 5000 "$seed/slabinfo" slabdiff/seed-later.slabinfo
+expect_exit 1 diff-not-snapshot diff "$seed/call_traces.txt" "$seed/slabinfo"
+expect_exit 1 diff-mismatch diff "$seed/meminfo" "$seed/slabinfo"
+expect_exit 1 diff-garbage diff synthetic/garbage.bin "$seed/slabinfo"
+expect_exit 0 diff-help diff --help
+
+exit $failed
