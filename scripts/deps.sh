@@ -8,7 +8,7 @@ packages=(
         libev-dev libsystemd-dev libyaml-dev libjson-c-dev
         libtracefs-dev libtraceevent-dev zlib1g-dev liblzma-dev
         check
-        systemd xz-utils gzip util-linux procps python3 man-db groff-base
+        systemd xz-utils gzip util-linux procps python3 man-db groff-base passwd prometheus
         clang libclang-rt-14-dev
 )
 if [ "${1:-}" = "--runtime-only" ]; then
