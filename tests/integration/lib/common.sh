@@ -116,3 +116,45 @@ journal_alive() {
 cache_of_kind() {
         "$PROGS/leaker" --kind "$1" --print-cache
 }
+
+TRACEFS=/sys/kernel/tracing
+
+# Real-kernel capture tests: tracefs must be there or mountable.
+require_tracefs() {
+        if [ ! -d "$TRACEFS/events" ]; then
+                grep -qw tracefs /proc/filesystems || skip "kernel has no tracefs"
+        fi
+        TRACEFS_WAS_MOUNTED=0
+        [ -d "$TRACEFS/events" ] && TRACEFS_WAS_MOUNTED=1
+        TRACING_ON_BEFORE=$(cat "$TRACEFS/tracing_on" 2>/dev/null || echo "")
+        SET_EVENT_BEFORE=$(cat "$TRACEFS/set_event" 2>/dev/null || echo "")
+        CLEANUP_HOOKS+=("remove_our_instances")
+}
+
+# Remove instances a failed test left behind (the daemon should have).
+remove_our_instances() {
+        local d
+        for d in "$TRACEFS"/instances/slabwatch-*; do
+                [ -d "$d" ] || continue
+                echo 0 > "$d/events/enable" 2>/dev/null
+                rmdir "$d" 2>/dev/null
+        done
+}
+
+# The kernel's tracing state is as it was before the test.
+assert_tracing_restored() {
+        local left
+        left=$(ls "$TRACEFS/instances" 2>/dev/null | grep '^slabwatch-' || true)
+        [ -z "$left" ] || fail "tracefs instances left behind: $left"
+        if [ "$TRACEFS_WAS_MOUNTED" = 1 ]; then
+                [ "$(cat "$TRACEFS/set_event")" = "$SET_EVENT_BEFORE" ] || fail "top-level set_event changed"
+                [ "$(cat "$TRACEFS/tracing_on")" = "$TRACING_ON_BEFORE" ] || fail "tracing_on changed"
+        else
+                [ ! -d "$TRACEFS/events" ] || fail "tracefs was not mounted before, but is now"
+        fi
+}
+
+# The newest capture bundle's report.json under STATE_DIR, or "".
+newest_report() {
+        ls -t "$1"/captures/*/report.json 2>/dev/null | head -n 1
+}
