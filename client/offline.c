@@ -7,20 +7,16 @@
 #include "offline.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <limits.h>
-#include <lzma.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
+#include "input.h"
 #include "slabdiff.h"
 #include "stackagg.h"
 #include "stackdump.h"
@@ -31,250 +27,15 @@ enum {
         EXIT_USAGE = 2,
 };
 
-/* Bytes read (and decompressed) per step. */
+/* Bytes of decompressed text handed to a parser at a time. */
 #define OFFLINE_CHUNK_SIZE ((size_t) 64 << 10)
 /* A slabinfo + meminfo snapshot is ~100 KB on a big machine; anything this
  * large is not one (and reading it whole would be unbounded). */
 #define OFFLINE_SNAPSHOT_MAX ((size_t) 64 << 20)
-/* xz decoder memory; `xz -9` needs 65 MiB. */
-#define OFFLINE_XZ_MEMLIMIT ((uint64_t) 256 << 20)
 /* Unreadable lines reported per file; the rest are counted. */
 #define OFFLINE_ERRORS_SHOWN 10
 /* Width of a tree prefix: three columns per branching level. */
 #define OFFLINE_TREE_PREFIX_MAX (3 * STACKDUMP_FRAMES_MAX + 1)
-
-/* ---- input: plain, gzip or xz, from a path or stdin ---------------------- */
-
-enum input_kind {
-        INPUT_PLAIN,
-        INPUT_GZIP,
-        INPUT_XZ,
-};
-
-struct input {
-        const char *name;
-        int fd;
-        bool owns_fd;           /* not stdin */
-        enum input_kind kind;
-        uint8_t *raw;           /* bytes read from fd, not yet consumed */
-        size_t raw_len;
-        size_t raw_pos;
-        bool raw_eof;
-        bool done;              /* the compressed stream ended */
-        z_stream z;
-        bool z_init;
-        lzma_stream x;
-        bool x_init;
-};
-
-static const char *display_name(const char *path) {
-        return strcmp(path, "-") == 0 ? "<stdin>" : path;
-}
-
-static int raw_fill(struct input *in) {
-        if (in->raw_pos < in->raw_len || in->raw_eof)
-                return 0;
-        in->raw_pos = in->raw_len = 0;
-        for (;;) {
-                ssize_t n = read(in->fd, in->raw, OFFLINE_CHUNK_SIZE);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        in->raw_eof = true;
-                in->raw_len = (size_t) n;
-                return 0;
-        }
-}
-
-static void input_close(struct input *in) {
-        if (in->z_init)
-                inflateEnd(&in->z);
-        if (in->x_init)
-                lzma_end(&in->x);
-        if (in->owns_fd)
-                close(in->fd);
-        free(in->raw);
-        *in = (struct input) { .fd = -1 };
-}
-
-/* Open @path ("-": stdin) into @in, which must stay where it is: zlib's
- * stream keeps a pointer to itself. -errno; @in is closed on failure. */
-static int input_open(const char *path, struct input *in) {
-        int r;
-
-        *in = (struct input) { .name = display_name(path), .fd = -1 };
-        in->raw = malloc(OFFLINE_CHUNK_SIZE);
-        if (!in->raw)
-                return -ENOMEM;
-        if (strcmp(path, "-") == 0)
-                in->fd = STDIN_FILENO;
-        else {
-                in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (in->fd < 0) {
-                        r = -errno;
-                        input_close(in);
-                        return r;
-                }
-                in->owns_fd = true;
-        }
-        /* Read enough to see a magic number. */
-        while (in->raw_len < 6 && !in->raw_eof) {
-                ssize_t n = read(in->fd, in->raw + in->raw_len, OFFLINE_CHUNK_SIZE - in->raw_len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        input_close(in);
-                        return r;
-                }
-                if (n == 0)
-                        in->raw_eof = true;
-                in->raw_len += (size_t) n;
-        }
-        if (in->raw_len >= 2 && in->raw[0] == 0x1f && in->raw[1] == 0x8b) {
-                in->kind = INPUT_GZIP;
-                if (inflateInit2(&in->z, 15 + 32) != Z_OK) {
-                        input_close(in);
-                        return -ENOMEM;
-                }
-                in->z_init = true;
-        } else if (in->raw_len >= 6 && memcmp(in->raw, "\xfd" "7zXZ\0", 6) == 0) {
-                in->kind = INPUT_XZ;
-                in->x = (lzma_stream) LZMA_STREAM_INIT;
-                if (lzma_stream_decoder(&in->x, OFFLINE_XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK) {
-                        input_close(in);
-                        return -ENOMEM;
-                }
-                in->x_init = true;
-        }
-        return 0;
-}
-
-/* Up to @size bytes of the (decompressed) text; 0 at the end, -errno
- * (-EBADMSG for corrupt or truncated compressed data). */
-static ssize_t input_read(struct input *in, char *buf, size_t size) {
-        int r;
-        if (in->kind == INPUT_PLAIN) {
-                if ((r = raw_fill(in)) < 0)
-                        return r;
-                size_t n = in->raw_len - in->raw_pos;
-                if (n > size)
-                        n = size;
-                memcpy(buf, in->raw + in->raw_pos, n);
-                in->raw_pos += n;
-                return (ssize_t) n;
-        }
-        while (!in->done) {
-                if ((r = raw_fill(in)) < 0)
-                        return r;
-                size_t avail = in->raw_len - in->raw_pos;
-                if (in->kind == INPUT_GZIP) {
-                        if (avail == 0)
-                                return -EBADMSG; /* ended inside a member */
-                        in->z.next_in = in->raw + in->raw_pos;
-                        in->z.avail_in = (uInt) avail;
-                        in->z.next_out = (Bytef *) buf;
-                        in->z.avail_out = (uInt) size;
-                        int zr = inflate(&in->z, Z_NO_FLUSH);
-                        in->raw_pos = in->raw_len - in->z.avail_in;
-                        size_t produced = size - in->z.avail_out;
-                        if (zr == Z_STREAM_END) {
-                                /* Another member may follow (cat a.gz b.gz);
-                                 * anything else after it is ignored, as gzip(1) does. */
-                                if ((r = raw_fill(in)) < 0)
-                                        return r;
-                                if (in->raw_len - in->raw_pos >= 2 && in->raw[in->raw_pos] == 0x1f &&
-                                    in->raw[in->raw_pos + 1] == 0x8b)
-                                        inflateReset(&in->z);
-                                else
-                                        in->done = true;
-                        } else if (zr != Z_OK && zr != Z_BUF_ERROR)
-                                return -EBADMSG;
-                        if (produced > 0)
-                                return (ssize_t) produced;
-                } else {
-                        in->x.next_in = in->raw + in->raw_pos;
-                        in->x.avail_in = avail;
-                        in->x.next_out = (uint8_t *) buf;
-                        in->x.avail_out = size;
-                        lzma_ret xr = lzma_code(&in->x, in->raw_eof ? LZMA_FINISH : LZMA_RUN);
-                        in->raw_pos = in->raw_len - in->x.avail_in;
-                        size_t produced = size - in->x.avail_out;
-                        if (xr == LZMA_STREAM_END)
-                                in->done = true;
-                        else if (xr == LZMA_MEMLIMIT_ERROR)
-                                return -ENOMEM;
-                        else if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
-                                return -EBADMSG;
-                        else if (produced == 0 && in->raw_eof && in->x.avail_in == 0)
-                                return -EBADMSG;
-                        if (produced > 0)
-                                return (ssize_t) produced;
-                }
-        }
-        return 0;
-}
-
-/* Read a whole (small) file; NUL-terminated. */
-static int read_all(const char *path, char **ret, size_t *ret_len) {
-        struct input in;
-        int r = input_open(path, &in);
-        if (r < 0)
-                return r;
-        size_t len = 0, allocated = OFFLINE_CHUNK_SIZE;
-        char *buf = malloc(allocated + 1);
-        if (!buf) {
-                input_close(&in);
-                return -ENOMEM;
-        }
-        for (;;) {
-                if (allocated - len < OFFLINE_CHUNK_SIZE) {
-                        if (allocated >= OFFLINE_SNAPSHOT_MAX) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        char *b = realloc(buf, allocated * 2 + 1);
-                        if (!b) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = b;
-                        allocated *= 2;
-                }
-                ssize_t n = input_read(&in, buf + len, OFFLINE_CHUNK_SIZE);
-                if (n < 0) {
-                        r = (int) n;
-                        break;
-                }
-                if (n == 0) {
-                        r = 0;
-                        break;
-                }
-                len += (size_t) n;
-        }
-        input_close(&in);
-        if (r < 0) {
-                free(buf);
-                return r;
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        *ret_len = len;
-        return 0;
-}
-
-static const char *input_strerror(int r) {
-        switch (r) {
-        case -EBADMSG:
-                return "corrupt or truncated compressed data";
-        case -EFBIG:
-                return "file too large for a snapshot";
-        default:
-                return strerror(-r);
-        }
-}
 
 /* ---- formatting ---------------------------------------------------------- */
 
@@ -288,6 +49,14 @@ static bool parse_count(const char *s, size_t *ret) {
                 return false;
         *ret = (size_t) v;
         return true;
+}
+
+/* After getopt_long() (opterr = 0) returned '?': name the option it refused. */
+static void print_bad_option(const char *command, char **argv) {
+        if (optopt && optopt < 0x100)
+                fprintf(stderr, "slabwatchctl %s: bad option -%c\n", command, optopt);
+        else
+                fprintf(stderr, "slabwatchctl %s: bad option %s\n", command, argv[optind - 1]);
 }
 
 /* "384.0 KiB", "9.3 MiB", "512 B"; signed with @sign. */
@@ -419,10 +188,7 @@ static int stacks_parse_args(int argc, char **argv, struct stacks_args *a) {
                         stacks_usage(stdout);
                         return -1;
                 default:
-                        if (optopt && optopt < 0x100)
-                                fprintf(stderr, "slabwatchctl stacks: bad option -%c\n", optopt);
-                        else
-                                fprintf(stderr, "slabwatchctl stacks: bad option %s\n", argv[optind - 1]);
+                        print_bad_option("stacks", argv);
                         stacks_usage(stderr);
                         return EXIT_USAGE;
                 }
@@ -456,40 +222,41 @@ static void on_line_error(uint64_t line, int error, void *userdata) {
 /* Feed one file through a fresh parser into the aggregator. */
 static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf) {
         struct stackdump_parser *p = NULL;
-        struct input in;
+        struct input *in = NULL;
         int r = input_open(path, &in);
         if (r < 0) {
-                fprintf(stderr, "slabwatchctl stacks: cannot open %s: %s\n", display_name(path), strerror(-r));
+                fprintf(stderr, "slabwatchctl stacks: cannot open %s: %s\n", input_display_name(path),
+                        input_strerror(r));
                 return r;
         }
-        run->name = in.name;
+        run->name = input_display_name(path);
         run->file_errors = 0;
         r = stackdump_parser_new(on_stack, on_line_error, run, &p);
         while (r >= 0) {
-                ssize_t n = input_read(&in, buf, OFFLINE_CHUNK_SIZE);
+                ssize_t n = input_read(in, buf, OFFLINE_CHUNK_SIZE);
                 if (n < 0) {
-                        fprintf(stderr, "slabwatchctl stacks: cannot read %s: %s\n", in.name, input_strerror((int) n));
+                        fprintf(stderr, "slabwatchctl stacks: cannot read %s: %s\n", run->name,
+                                input_strerror((int) n));
                         r = (int) n;
-                        break;
+                        goto finish;
                 }
-                if (n == 0) {
-                        r = stackdump_parser_finish(p);
+                r = n > 0 ? stackdump_parser_feed(p, buf, (size_t) n) : stackdump_parser_finish(p);
+                if (n == 0)
                         break;
-                }
-                r = stackdump_parser_feed(p, buf, (size_t) n);
         }
-        if (r < 0 && r != -EBADMSG && r != -EIO)
-                fprintf(stderr, "slabwatchctl stacks: %s: %s\n", in.name, strerror(-r));
+        if (r < 0)
+                fprintf(stderr, "slabwatchctl stacks: %s: %s\n", run->name, strerror(-r));
+finish:
         if (run->file_errors > OFFLINE_ERRORS_SHOWN)
-                fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more unreadable lines\n", in.name,
+                fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more unreadable lines\n", run->name,
                         run->file_errors - OFFLINE_ERRORS_SHOWN);
         stackdump_parser_free(p);
-        input_close(&in);
+        input_close(in);
         return r;
 }
 
 static const char *source_name(const struct stacks_args *a, unsigned source) {
-        return source < a->n_files ? display_name(a->files[source]) : "?";
+        return source < a->n_files ? input_display_name(a->files[source]) : "?";
 }
 
 /* "0-3,5" from a sorted set. */
@@ -726,7 +493,7 @@ static int print_json(FILE *f, const struct stacks_args *a, struct stackagg *agg
         json_object *o = json_object_new_object();
         json_object *files = json_object_new_array();
         for (size_t i = 0; i < a->n_files; i++)
-                json_object_array_add(files, json_object_new_string(display_name(a->files[i])));
+                json_object_array_add(files, json_object_new_string(input_display_name(a->files[i])));
         json_object_object_add(o, "files", files);
         json_object_object_add(o, "from", a->from ? json_object_new_string(a->from) : NULL);
         json_object_object_add(o, "noise_trimmed", json_object_new_boolean(!a->keep_noise && !a->from));
@@ -985,10 +752,7 @@ static int diff_parse_args(int argc, char **argv, struct diff_args *a) {
                         diff_usage(stdout);
                         return -1;
                 default:
-                        if (optopt && optopt < 0x100)
-                                fprintf(stderr, "slabwatchctl diff: bad option -%c\n", optopt);
-                        else
-                                fprintf(stderr, "slabwatchctl diff: bad option %s\n", argv[optind - 1]);
+                        print_bad_option("diff", argv);
                         diff_usage(stderr);
                         return EXIT_USAGE;
                 }
@@ -1005,20 +769,21 @@ static int diff_parse_args(int argc, char **argv, struct diff_args *a) {
 static int load_snapshot(const char *path, struct slabdiff_snapshot *ret) {
         char *buf;
         size_t len;
-        int r = read_all(path, &buf, &len);
+        int r = input_read_all(path, OFFLINE_SNAPSHOT_MAX, &buf, &len);
         if (r < 0) {
-                fprintf(stderr, "slabwatchctl diff: cannot read %s: %s\n", display_name(path), input_strerror(r));
+                fprintf(stderr, "slabwatchctl diff: cannot read %s: %s\n", input_display_name(path),
+                        r == -EFBIG ? "file too large for a snapshot" : input_strerror(r));
                 return r;
         }
         r = slabdiff_snapshot_parse(buf, len, ret);
         free(buf);
         if (r == -EINVAL) {
                 fprintf(stderr, "slabwatchctl diff: %s: neither /proc/slabinfo nor /proc/meminfo text\n",
-                        display_name(path));
+                        input_display_name(path));
                 return r;
         }
         if (r < 0) {
-                fprintf(stderr, "slabwatchctl diff: %s: %s\n", display_name(path), strerror(-r));
+                fprintf(stderr, "slabwatchctl diff: %s: %s\n", input_display_name(path), strerror(-r));
                 return r;
         }
         if (ret->has_slabinfo && ret->slabinfo.n_bad_lines > 0) {
@@ -1026,16 +791,16 @@ static int load_snapshot(const char *path, struct slabdiff_snapshot *ret) {
                         SLABINFO_BAD_LINES_MAX;
                 for (size_t i = 0; i < shown; i++)
                         fprintf(stderr, "slabwatchctl diff: %s:%lu: malformed slabinfo line skipped (%s)\n",
-                                display_name(path),
+                                input_display_name(path),
                                 ret->slabinfo_line - 1 + ret->slabinfo.bad_lines[i].line,
                                 strerror(-ret->slabinfo.bad_lines[i].error));
                 if (ret->slabinfo.n_bad_lines > shown)
                         fprintf(stderr, "slabwatchctl diff: %s: %zu more malformed slabinfo lines\n",
-                                display_name(path), ret->slabinfo.n_bad_lines - shown);
+                                input_display_name(path), ret->slabinfo.n_bad_lines - shown);
         }
         if (ret->has_meminfo && ret->meminfo.n_bad_lines > 0)
                 fprintf(stderr, "slabwatchctl diff: %s:%lu: %zu malformed meminfo line%s skipped\n",
-                        display_name(path), ret->meminfo_line - 1 + ret->meminfo.first_bad_line,
+                        input_display_name(path), ret->meminfo_line - 1 + ret->meminfo.first_bad_line,
                         ret->meminfo.n_bad_lines, ret->meminfo.n_bad_lines == 1 ? "" : "s");
         return 0;
 }
@@ -1117,8 +882,8 @@ static void print_cache_table(FILE *f, const struct diff_args *a, const struct s
 
 static void print_slab_diff(FILE *f, const struct diff_args *a, const struct slabdiff *d, bool page_guessed) {
         char b1[32], b2[32], b3[32];
-        fprintf(f, "slabinfo: %s -> %s, page size %" PRIu32 "%s\n\n", display_name(a->old_path),
-                display_name(a->new_path), d->page_size,
+        fprintf(f, "slabinfo: %s -> %s, page size %" PRIu32 "%s\n\n", input_display_name(a->old_path),
+                input_display_name(a->new_path), d->page_size,
                 a->page_size ? "" : page_guessed ? " (from the slab geometry)" : " (assumed; --page-size to set)");
         print_cache_table(f, a, d);
         size_t changed = d->n_caches - d->n_unchanged;
@@ -1243,8 +1008,8 @@ static json_object *json_meminfo(const struct meminfo *o, const struct meminfo *
 static void print_diff_json(FILE *f, const struct diff_args *a, const struct slabdiff *d, bool page_guessed,
                             const struct meminfo *mo, const struct meminfo *mn, const struct slabdiff_accounting *acc) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "old", json_object_new_string(display_name(a->old_path)));
-        json_object_object_add(o, "new", json_object_new_string(display_name(a->new_path)));
+        json_object_object_add(o, "old", json_object_new_string(input_display_name(a->old_path)));
+        json_object_object_add(o, "new", json_object_new_string(input_display_name(a->new_path)));
         if (d) {
                 json_object_object_add(o, "page_size", json_u64(d->page_size));
                 json_object_object_add(o, "page_size_source", json_object_new_string(
@@ -1332,20 +1097,20 @@ int offline_diff_main(int argc, char **argv) {
                 goto finish;
         if (old->has_slabinfo != new->has_slabinfo) {
                 fprintf(stderr, "slabwatchctl diff: %s has /proc/slabinfo text but %s has none\n",
-                        display_name(old->has_slabinfo ? a.old_path : a.new_path),
-                        display_name(old->has_slabinfo ? a.new_path : a.old_path));
+                        input_display_name(old->has_slabinfo ? a.old_path : a.new_path),
+                        input_display_name(old->has_slabinfo ? a.new_path : a.old_path));
                 goto finish;
         }
         if (!old->has_slabinfo && (!old->has_meminfo || !new->has_meminfo)) {
                 fprintf(stderr, "slabwatchctl diff: %s has /proc/meminfo text but %s has none\n",
-                        display_name(old->has_meminfo ? a.old_path : a.new_path),
-                        display_name(old->has_meminfo ? a.new_path : a.old_path));
+                        input_display_name(old->has_meminfo ? a.old_path : a.new_path),
+                        input_display_name(old->has_meminfo ? a.new_path : a.old_path));
                 goto finish;
         }
 
         /* Meminfo to check against: --meminfo files, else what the snapshots hold. */
         const struct meminfo *mo = NULL, *mn = NULL;
-        const char *mo_name = display_name(a.old_path), *mn_name = display_name(a.new_path);
+        const char *mo_name = input_display_name(a.old_path), *mn_name = input_display_name(a.new_path);
         if (a.old_meminfo) {
                 old_mi = calloc(1, sizeof *old_mi);
                 new_mi = calloc(1, sizeof *new_mi);
@@ -1357,13 +1122,13 @@ int offline_diff_main(int argc, char **argv) {
                         goto finish;
                 if (!old_mi->has_meminfo || !new_mi->has_meminfo) {
                         fprintf(stderr, "slabwatchctl diff: %s has no /proc/meminfo text\n",
-                                display_name(!old_mi->has_meminfo ? a.old_meminfo : a.new_meminfo));
+                                input_display_name(!old_mi->has_meminfo ? a.old_meminfo : a.new_meminfo));
                         goto finish;
                 }
                 mo = &old_mi->meminfo;
                 mn = &new_mi->meminfo;
-                mo_name = display_name(a.old_meminfo);
-                mn_name = display_name(a.new_meminfo);
+                mo_name = input_display_name(a.old_meminfo);
+                mn_name = input_display_name(a.new_meminfo);
         } else if (old->has_meminfo && new->has_meminfo) {
                 mo = &old->meminfo;
                 mn = &new->meminfo;

@@ -7,52 +7,32 @@
 #include "replay.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
-#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <json-c/json.h>
 
 #include "config.h"
 #include "engine.h"
+#include "input.h"
 #include "meminfo.h"
 #include "slabinfo.h"
 #include "slablog.h"
 #include "verdict.h"
 
-/* Bytes read from the file at a time, and decompressed at a time. */
-#define REPLAY_CHUNK (256u << 10)
-/* xz streams need the decoder's dictionary: refuse ones asking for more. */
-#define REPLAY_XZ_MEMLIMIT (256u << 20)
+/* Bytes of decompressed text handed to the log reader at a time. */
+#define REPLAY_CHUNK_SIZE ((size_t) 256 << 10)
 /* Warnings about malformed parts of the log printed before going quiet. */
 #define REPLAY_WARNINGS_MAX 20
 /* Page size assumed for a log from an unknown machine, unless the config says. */
 #define REPLAY_PAGE_SIZE_DEFAULT 4096u
 /* Shortest sample spacing taken from a log (that of `interval`). */
 #define REPLAY_INTERVAL_MIN_USEC (100 * UINT64_C(1000))
-
-enum input_kind { INPUT_PLAIN, INPUT_GZIP, INPUT_XZ };
-
-struct input {
-        int fd;
-        enum input_kind kind;
-        unsigned char *raw;             /* compressed bytes read, not yet used */
-        size_t raw_len;
-        size_t raw_pos;
-        bool eof;
-        bool stream_end;                /* gzip: a member ended */
-        z_stream z;
-        lzma_stream x;
-        bool z_init, x_init;
-};
 
 struct replay {
         const char *path;
@@ -106,136 +86,6 @@ static void warn(struct replay *rp, const char *fmt, ...) {
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
         va_end(ap);
-}
-
-/* ---- input: plain, gzip or xz ---- */
-
-static int input_fill(struct input *in) {
-        if (in->raw_pos < in->raw_len || in->eof)
-                return 0;
-        ssize_t n;
-        do
-                n = read(in->fd, in->raw, REPLAY_CHUNK);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        in->raw_len = (size_t) n;
-        in->raw_pos = 0;
-        in->eof = n == 0;
-        return 0;
-}
-
-static int input_open(struct input *in, const char *path) {
-        static const unsigned char xz_magic[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
-        *in = (struct input) { .fd = -1 };
-        if (strcmp(path, "-") == 0)
-                in->fd = STDIN_FILENO;
-        else {
-                in->fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (in->fd < 0)
-                        return -errno;
-        }
-        in->raw = malloc(REPLAY_CHUNK);
-        if (!in->raw)
-                return -ENOMEM;
-        /* Enough bytes for the magic, even from a pipe that trickles. */
-        while (!in->eof && in->raw_len < sizeof xz_magic) {
-                ssize_t n = read(in->fd, in->raw + in->raw_len, REPLAY_CHUNK - in->raw_len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                in->raw_len += (size_t) n;
-                in->eof = n == 0;
-        }
-        if (in->raw_len >= 2 && in->raw[0] == 0x1f && in->raw[1] == 0x8b) {
-                in->kind = INPUT_GZIP;
-                /* 16 + MAX_WBITS: a gzip wrapper, not zlib's. */
-                if (inflateInit2(&in->z, 16 + MAX_WBITS) != Z_OK)
-                        return -ENOMEM;
-                in->z_init = true;
-        } else if (in->raw_len >= sizeof xz_magic && memcmp(in->raw, xz_magic, sizeof xz_magic) == 0) {
-                in->kind = INPUT_XZ;
-                in->x = (lzma_stream) LZMA_STREAM_INIT;
-                if (lzma_stream_decoder(&in->x, REPLAY_XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK)
-                        return -ENOMEM;
-                in->x_init = true;
-        }
-        if (in->raw_len == 0)
-                in->eof = true;
-        return 0;
-}
-
-static void input_close(struct input *in) {
-        if (in->z_init)
-                inflateEnd(&in->z);
-        if (in->x_init)
-                lzma_end(&in->x);
-        if (in->fd > STDIN_FILENO)
-                close(in->fd);
-        free(in->raw);
-}
-
-/* Up to @size bytes of text into @out. Returns the count, 0 at the end,
- * -errno on a read error, -EBADMSG for corrupt compressed data. */
-static ssize_t input_read(struct input *in, char *out, size_t size) {
-        for (;;) {
-                int r = input_fill(in);
-                if (r < 0)
-                        return r;
-                size_t avail = in->raw_len - in->raw_pos;
-                if (in->kind == INPUT_PLAIN) {
-                        size_t n = avail < size ? avail : size;
-                        memcpy(out, in->raw + in->raw_pos, n);
-                        in->raw_pos += n;
-                        if (n > 0 || in->eof)
-                                return (ssize_t) n;
-                        continue;
-                }
-                if (in->kind == INPUT_GZIP) {
-                        if (in->eof && avail == 0)
-                                return in->stream_end ? 0 : -EBADMSG; /* cut short */
-                        if (in->stream_end) {
-                                /* Concatenated members (appended logs): go on. */
-                                if (inflateReset(&in->z) != Z_OK)
-                                        return -EBADMSG;
-                                in->stream_end = false;
-                        }
-                        in->z.next_in = in->raw + in->raw_pos;
-                        in->z.avail_in = (uInt) avail;
-                        in->z.next_out = (Bytef *) out;
-                        in->z.avail_out = (uInt) size;
-                        int zr = inflate(&in->z, Z_NO_FLUSH);
-                        in->raw_pos = in->raw_len - in->z.avail_in;
-                        if (zr == Z_STREAM_END)
-                                in->stream_end = true;
-                        else if (zr != Z_OK && zr != Z_BUF_ERROR)
-                                return -EBADMSG;
-                        size_t n = size - in->z.avail_out;
-                        if (n > 0)
-                                return (ssize_t) n;
-                        if (zr == Z_BUF_ERROR && in->eof)
-                                return -EBADMSG;
-                        continue;
-                }
-                in->x.next_in = in->raw + in->raw_pos;
-                in->x.avail_in = avail;
-                in->x.next_out = (uint8_t *) out;
-                in->x.avail_out = size;
-                lzma_ret xr = lzma_code(&in->x, in->eof ? LZMA_FINISH : LZMA_RUN);
-                in->raw_pos = in->raw_len - in->x.avail_in;
-                size_t n = size - in->x.avail_out;
-                if (xr == LZMA_STREAM_END)
-                        return (ssize_t) n;
-                if (xr == LZMA_MEMLIMIT_ERROR)
-                        return -EFBIG;
-                if (xr != LZMA_OK && xr != LZMA_BUF_ERROR)
-                        return -EBADMSG;
-                if (n > 0)
-                        return (ssize_t) n;
-                if (in->eof && xr == LZMA_BUF_ERROR)
-                        return -EBADMSG;
-        }
 }
 
 /* ---- output ---- */
@@ -420,23 +270,21 @@ static void on_log_error(unsigned long line, int error, void *userdata) {
 }
 
 static int run(struct replay *rp) {
-        struct input in;
+        struct input *in = NULL;
         struct slablog *log = NULL;
         char *text = NULL;
-        int r = input_open(&in, rp->path);
+        int r = input_open(rp->path, &in);
         if (r < 0) {
-                fprintf(stderr, "replay: cannot open %s: %s\n", rp->path, strerror(-r));
-                input_close(&in);
+                fprintf(stderr, "replay: cannot open %s: %s\n", rp->path, input_strerror(r));
                 return r;
         }
-        text = malloc(REPLAY_CHUNK);
+        text = malloc(REPLAY_CHUNK_SIZE);
         r = text ? slablog_new(0, on_sample, on_log_error, rp, &log) : -ENOMEM;
         while (r >= 0) {
-                ssize_t n = input_read(&in, text, REPLAY_CHUNK);
+                ssize_t n = input_read(in, text, REPLAY_CHUNK_SIZE);
                 if (n < 0) {
                         r = (int) n;
-                        fprintf(stderr, "replay: %s: %s\n", rp->path,
-                                r == -EBADMSG ? "corrupt or truncated compressed data" : strerror(-r));
+                        fprintf(stderr, "replay: %s: %s\n", rp->path, input_strerror(r));
                         break;
                 }
                 if (n == 0) {
@@ -453,7 +301,7 @@ static int run(struct replay *rp) {
         }
         slablog_free(log);
         free(text);
-        input_close(&in);
+        input_close(in);
         return r;
 }
 
@@ -501,7 +349,7 @@ int replay_main(int argc, char **argv) {
         int c, ret;
 
         optind = 0; /* the dispatcher may have run getopt already */
-        while ((c = getopt_long(argc, argv, "+c:jh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:jh", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         config_path = optarg;

@@ -1,0 +1,151 @@
+#!/bin/bash
+# `slabwatchctl replay` on the recorded 30-minute development log: with the
+# built-in config it must trip the two caches the recording leaks into (UDP
+# and kmalloc-256) only after the leak started, and never the caches that
+# merely churn (dentry, proc_inode_cache). The same log as xz, gzip and
+# through stdin must give the same output; broken input and bad arguments
+# must give a clear error and the documented exit status.
+set -u
+
+: "${SLABWATCHCTL:?SLABWATCHCTL must name the slabwatchctl binary}"
+: "${FIXTURES:?FIXTURES must name tests/fixtures}"
+
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+
+[ -x "$SLABWATCHCTL" ] || skip "$SLABWATCHCTL not built"
+for tool in xz gzip python3; do
+        command -v "$tool" >/dev/null || skip "$tool(1) not found"
+done
+
+log="$FIXTURES/datasets/dev-30m.log.xz"
+# The leak in the recording starts at this sample time (epoch seconds).
+leak_start=1795561035
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/slabwatch-replay.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+ok() {
+        echo "ok   $*"
+}
+
+not_ok() {
+        echo "FAIL $*"
+        failed=1
+}
+
+# expect NAME CODE ARGS...: slabwatchctl ARGS must exit CODE; its stdout and
+# stderr are kept in $tmp/NAME.out and $tmp/NAME.err.
+expect() {
+        local name=$1 want=$2
+        shift 2
+        "$SLABWATCHCTL" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+        local rc=$?
+        if [ "$rc" -eq "$want" ]; then
+                ok "$name (exit $rc)"
+                return 0
+        fi
+        not_ok "$name: slabwatchctl $* exited $rc, want $want"
+        cat "$tmp/$name.err"
+        return 1
+}
+
+# stderr_has NAME TEXT: what NAME printed on stderr must contain TEXT.
+stderr_has() {
+        if grep -qF -- "$2" "$tmp/$1.err"; then
+                ok "$1 says \"$2\""
+        else
+                not_ok "$1: stderr lacks \"$2\""
+                cat "$tmp/$1.err"
+        fi
+}
+
+# same NAME: NAME's stdout must equal that of the replay of the .xz file.
+same() {
+        if cmp -s "$tmp/xz.out" "$tmp/$1.out"; then
+                ok "$1 output identical to the .xz file's"
+        else
+                not_ok "$1 output differs from the .xz file's"
+                diff "$tmp/xz.out" "$tmp/$1.out" | head -20
+        fi
+}
+
+if expect xz 0 replay "$log" --json; then
+        if python3 - "$tmp/xz.out" "$leak_start" <<'EOF'
+import json, sys
+
+path, leak_start = sys.argv[1], float(sys.argv[2])
+events = [json.loads(line) for line in open(path)]
+trips = [e for e in events if e["event"] == "trip"]
+bad = []
+summary = [e for e in events if e["event"] == "summary"]
+if len(summary) != 1 or summary[0]["samples"] < 2:
+    bad.append("want one summary line with the samples counted, got %r" % summary)
+early = [e["cache"] for e in trips if e["t"] < leak_start]
+if early:
+    bad.append("trips before the leak started: %s" % ", ".join(early))
+tripped = {e["cache"] for e in trips}
+for cache in ("UDP", "kmalloc-256"):
+    if cache not in tripped:
+        bad.append("%s did not trip" % cache)
+for cache in ("dentry", "proc_inode_cache"):
+    if cache in tripped:
+        bad.append("%s tripped, but it only churns" % cache)
+for b in bad:
+    print("  " + b)
+print("  trips: " + ", ".join("%s at %.0f" % (e["cache"], e["t"]) for e in trips))
+sys.exit(1 if bad else 0)
+EOF
+        then
+                ok "trips: UDP and kmalloc-256 after $leak_start, nothing earlier, no churning cache"
+        else
+                not_ok "trips in the replay of $log"
+        fi
+fi
+
+# The same log as gzip, as plain text, and each through stdin.
+xz -dc "$log" >"$tmp/dev.log"
+gzip -c "$tmp/dev.log" >"$tmp/dev.log.gz"
+expect gzip 0 replay "$tmp/dev.log.gz" --json && same gzip
+expect plain 0 replay "$tmp/dev.log" --json && same plain
+expect stdin-gzip 0 replay --json - <"$tmp/dev.log.gz" && same stdin-gzip
+expect stdin-xz 0 replay --json - <"$log" && same stdin-xz
+expect stdin-pipe 0 replay --json - < <(cat "$tmp/dev.log") && same stdin-pipe
+
+# A log appended to with `gzip >>`: two members, read as one text (the
+# second half's samples repeat the first's times, so they are skipped with
+# a warning and the trips are the same).
+cat "$tmp/dev.log.gz" "$tmp/dev.log.gz" >"$tmp/twice.gz"
+if expect gzip-members 0 replay "$tmp/twice.gz" --json; then
+        stderr_has gzip-members "sample time not after the previous sample's, skipped"
+        if grep -v '"event":"summary"' "$tmp/xz.out" | cmp -s - <(grep -v '"event":"summary"' "$tmp/gzip-members.out"); then
+                ok "gzip-members: same events"
+        else
+                not_ok "gzip-members: events differ"
+        fi
+fi
+
+# Broken input: a clear error and exit 1, never a crash or a quiet result.
+size=$(stat -c %s "$log")
+head -c $((size / 2)) "$log" >"$tmp/cut.xz"
+expect truncated-xz 1 replay "$tmp/cut.xz" --json && stderr_has truncated-xz "cut.xz: corrupt or truncated compressed data"
+expect truncated-xz-stdin 1 replay - <"$tmp/cut.xz" && stderr_has truncated-xz-stdin "corrupt or truncated compressed data"
+head -c 100000 "$tmp/dev.log.gz" >"$tmp/cut.gz"
+expect truncated-gzip 1 replay "$tmp/cut.gz" && stderr_has truncated-gzip "cut.gz: corrupt or truncated compressed data"
+printf '\375' >"$tmp/magic.xz"
+printf '7zXZ\0garbage' >>"$tmp/magic.xz"
+expect garbage-xz 1 replay "$tmp/magic.xz" && stderr_has garbage-xz "corrupt or truncated compressed data"
+expect missing 1 replay "$tmp/no/such.log" && stderr_has missing "$tmp/no/such.log"
+expect empty 1 replay /dev/null && stderr_has empty "no sample found"
+
+# Bad arguments: exit 2 with the usage.
+expect no-log 2 replay && stderr_has no-log "Usage: slabwatchctl replay"
+expect two-logs 2 replay "$log" "$log"
+expect bad-option 2 replay --frobnicate "$log"
+expect config-without-file 2 replay "$log" -c
+expect help 0 replay --help
+
+exit $failed
