@@ -702,7 +702,11 @@ json_object *proto_json_double(double v) {
         char buf[64];
         if (!isfinite(v))
                 return NULL;
-        snprintf(buf, sizeof buf, "%.10g", v);
+        int n = snprintf(buf, sizeof buf, "%.10g", v);
+        /* Keep it a JSON double for readers that type by syntax: "100" would
+         * come back as an integer, "100.0" does not. */
+        if (n > 0 && (size_t) n + 2 < sizeof buf && !strpbrk(buf, ".eEn"))
+                memcpy(buf + n, ".0", 3);
         return json_object_new_double_s(v, buf);
 }
 

@@ -22,6 +22,21 @@ static int decode_str(const char *s, struct proto_request *ret, struct proto_fai
         return proto_request_decode(s, strlen(s), ret, NULL, f);
 }
 
+/* A whole-valued double must stay a double after a round trip through text. */
+START_TEST(test_json_double_keeps_its_type) {
+        static const double values[] = { 0, 100, -3, 1e20, 2.5 };
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+                json_object *o = proto_json_double(values[i]);
+                json_object *back = json_tokener_parse(json_object_to_json_string(o));
+                ck_assert_msg(json_object_is_type(back, json_type_double), "%g came back as %s", values[i],
+                              json_object_to_json_string(back));
+                ck_assert(json_object_get_double(back) == values[i]);
+                json_object_put(o);
+                json_object_put(back);
+        }
+}
+END_TEST
+
 START_TEST(test_header_roundtrip) {
         uint8_t h[PROTO_HEADER_SIZE];
         uint32_t len = 0;
@@ -368,6 +383,7 @@ static Suite *proto_suite(void) {
         Suite *s = suite_create("proto");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_header_roundtrip);
+        tcase_add_test(tc, test_json_double_keeps_its_type);
         tcase_add_test(tc, test_request_roundtrip_every_command);
         tcase_add_test(tc, test_request_defaults_and_args_object);
         tcase_add_test(tc, test_names);
