@@ -50,10 +50,22 @@ YAML
 
 "$SLABWATCHD" -c "$root/slabwatch.yaml" --check-config || fail "config rejected"
 
+# A stand-in for systemd's notify socket, to see the sd_notify protocol.
+spawn python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(4096).decode() + "\n")
+        out.flush()' "$root/notify.sock" "$root/notify.log"
+wait_for 5 test -S "$root/notify.sock" || fail "notify listener did not start"
+
 leak=6400 churn=1024 burst=1024
 write_slabinfo $leak $churn $burst
-spawn "$SLABWATCHD" -c "$root/slabwatch.yaml"
-daemon=$LAST_PID
+NOTIFY_SOCKET=$root/notify.sock "$SLABWATCHD" -c "$root/slabwatch.yaml" 2> "$root/stderr.log" &
+daemon=$!
+TEST_PIDS+=("$daemon")
 
 # 12 s of a steady leak (one slab of 64 every 0.4 s = 9600 objects/min),
 # a sawtooth churn with a 2 s period, and one burst at 3 s.
@@ -82,5 +94,28 @@ echo "cleared: ${cleared:-none}"
 rm "$root/proc/slabinfo"
 sleep 1
 kill -0 "$daemon" || fail "slabwatchd died when slabinfo vanished"
-stop_pid "$daemon"
+grep -q "Cannot read $root/proc/slabinfo; watching meminfo only" "$root/stderr.log" ||
+        fail "the unreadable slabinfo was not reported"
+
+# SIGHUP with a broken config: reported with its position, old config kept.
+cp "$root/slabwatch.yaml" "$root/good.yaml"
+printf 'interval: 200ms\nthresholds: [\n' > "$root/slabwatch.yaml"
+kill -HUP "$daemon"
+wait_for 5 grep -q "keeping the old configuration" "$root/stderr.log" || fail "bad reload not reported"
+grep "keeping the old configuration" "$root/stderr.log"
+grep -q "$root/slabwatch.yaml:[0-9]*:[0-9]*:" "$root/stderr.log" || fail "reload error lacks file:line:column"
+sleep 1
+kill -0 "$daemon" || fail "slabwatchd died on a bad reload"
+
+kill -TERM "$daemon"
+wait "$daemon"
+rc=$?
+[ $rc -eq 0 ] || fail "slabwatchd exited with $rc on SIGTERM"
+
+# The sd_notify protocol: READY once after the first sample, WATCHDOG and
+# STATUS each tick, RELOADING on SIGHUP, STOPPING on the way out.
+for word in READY=1 WATCHDOG=1 STATUS= RELOADING=1 STOPPING=1; do
+        grep -q "^$word" "$root/notify.log" || fail "no $word sent to NOTIFY_SOCKET"
+done
+grep -m1 '^STATUS=' "$root/notify.log"
 echo "PASS"
