@@ -37,18 +37,24 @@ YAML
 }
 
 instance_exists() { ls "$TRACEFS/instances" 2>/dev/null | grep -q '^slabwatch-'; }
+# Our daemon has started tracing (its log says so, and the instance is there).
+capturing() { grep -q "Capturing evidence for" "$1" && instance_exists; }
 capture_event() { grep -q '"event":"capture' "$1/events.log" 2>/dev/null; }
 
 # 1. Leak + churn on the same cache, a 10 s capture.
 state=$TEST_TMP/state1
 write_config "$state" 10s
-spawn "$SLABWATCHD" -c "$TEST_TMP/slabwatch.yaml"
-daemon=$LAST_PID
+spawn_daemon() { # log
+        "$SLABWATCHD" -c "$TEST_TMP/slabwatch.yaml" 2> >(tee "$1" >&2) &
+        daemon=$!
+        TEST_PIDS+=("$daemon")
+}
+spawn_daemon "$TEST_TMP/d1.log"
 spawn "$PROGS/leaker" --kind udp --mode churn --alt --duration 120
 churner=$LAST_PID
 spawn "$PROGS/leaker" --kind udp --mode leak --rate 40 --count 4000 --duration 120
 leaker=$LAST_PID
-wait_for 60 instance_exists || fail "no capture started within 60 s"
+wait_for 60 capturing "$TEST_TMP/d1.log" || fail "no capture started within 60 s"
 wait_for 60 capture_event "$state" || fail "capture did not finish within 60 s"
 stop_pid "$leaker"
 stop_pid "$churner"
@@ -79,11 +85,10 @@ PY
 # 2. kill -TERM mid-capture: the daemon restores the kernel before it exits.
 state=$TEST_TMP/state2
 write_config "$state" 120s
-spawn "$SLABWATCHD" -c "$TEST_TMP/slabwatch.yaml"
-daemon=$LAST_PID
+spawn_daemon "$TEST_TMP/d2.log"
 spawn "$PROGS/leaker" --kind udp --mode leak --rate 40 --count 4000 --duration 120
 leaker=$LAST_PID
-wait_for 60 instance_exists || fail "no capture started within 60 s (TERM case)"
+wait_for 60 capturing "$TEST_TMP/d2.log" || fail "no capture started within 60 s (TERM case)"
 sleep 2
 kill -TERM "$daemon"
 wait "$daemon"
@@ -97,11 +102,10 @@ stop_pid "$leaker"
 # old one left.
 state=$TEST_TMP/state3
 write_config "$state" 120s
-spawn "$SLABWATCHD" -c "$TEST_TMP/slabwatch.yaml"
-daemon=$LAST_PID
+spawn_daemon "$TEST_TMP/d3.log"
 spawn "$PROGS/leaker" --kind udp --mode leak --rate 40 --count 4000 --duration 120
 leaker=$LAST_PID
-wait_for 60 instance_exists || fail "no capture started within 60 s (KILL case)"
+wait_for 60 capturing "$TEST_TMP/d3.log" || fail "no capture started within 60 s (KILL case)"
 kill -KILL "$daemon"
 wait "$daemon" 2>/dev/null
 stop_pid "$leaker"

@@ -130,7 +130,11 @@ ctl() {
 # A field of the daemon's status, through the real client and a real JSON
 # parser: status_field samples
 status_field() {
-    ctl --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][sys.argv[1]])' "$1"
+    # Whole-valued numbers print without ".0", whatever their JSON type.
+    ctl --json status | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["data"][sys.argv[1]]
+print(int(v) if isinstance(v, float) and v.is_integer() else v)' "$1"
 }
 
 # Wait until the daemon has taken at least $1 samples (bounded).
