@@ -554,6 +554,78 @@ static void snapshot_allocinfo(struct capture *cap, struct readfile_buf *b) {
                 (void) report_strv_add(&cap->report->methods, "allocinfo");
 }
 
+/* A marker in the state directory says "this daemon mounted tracefs", so
+ * that the next start after a crash can unmount it again. */
+#define TRACEFS_MARKER "tracefs-mounted"
+
+static void tracefs_marker_path(const struct capture_manager *m, char *buf, size_t size) {
+        (void) readfile_path(buf, size, m->config.paths.state_dir, TRACEFS_MARKER);
+}
+
+static void tracefs_mounted_by_us(struct capture_manager *m, bool mounted) {
+        char path[CONFIG_PATH_MAX + 32];
+        tracefs_marker_path(m, path, sizeof path);
+        m->mounted_tracefs = mounted;
+        if (!mounted) {
+                (void) unlink(path);
+                return;
+        }
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (fd < 0) {
+                log_warning_errno(-errno, "Cannot write %s; after a crash tracefs may stay mounted", path);
+                return;
+        }
+        if (write(fd, m->config.paths.tracefs, strlen(m->config.paths.tracefs)) < 0)
+                log_warning_errno(-errno, "Cannot write %s", path);
+        close(fd);
+}
+
+static void unmount_ours(struct capture_manager *m) {
+        if (!m->mounted_tracefs)
+                return;
+        int r = tracer_unmount_tracefs(m->config.paths.tracefs);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot unmount %s, which slabwatchd mounted", m->config.paths.tracefs);
+                return;
+        }
+        tracefs_mounted_by_us(m, false);
+        (void) probe_run(&m->config, &m->probe);
+}
+
+/* After a crash: unmount the tracefs a killed daemon mounted, unless
+ * something else uses it now (an instance, or events at the top level). */
+static void restore_tracefs_mount(struct capture_manager *m) {
+        char path[CONFIG_PATH_MAX + 32], where[CONFIG_PATH_MAX], busy[64] = "";
+        tracefs_marker_path(m, path, sizeof path);
+        if (readfile_small(path, where, sizeof where) < 0)
+                return;
+        if (strcmp(where, m->config.paths.tracefs) != 0 || !m->probe.tracefs_mounted) {
+                (void) unlink(path);
+                return;
+        }
+        char instances[CONFIG_PATH_MAX + 32], set_event[CONFIG_PATH_MAX + 32];
+        (void) readfile_path(instances, sizeof instances, where, "instances");
+        (void) readfile_path(set_event, sizeof set_event, where, "set_event");
+        DIR *dir = opendir(instances);
+        bool in_use = false;
+        for (struct dirent *de; dir && (de = readdir(dir));)
+                if (de->d_name[0] != '.')
+                        in_use = true;
+        if (dir)
+                closedir(dir);
+        if (readfile_small(set_event, busy, sizeof busy) == 0 && busy[0])
+                in_use = true;
+        if (in_use) {
+                log_notice("Leaving %s mounted: it is in use now", where);
+                (void) unlink(path);
+                return;
+        }
+        m->mounted_tracefs = true;
+        unmount_ours(m);
+        if (!m->mounted_tracefs)
+                log_notice("Unmounted %s, which a previous slabwatchd had mounted", where);
+}
+
 /* Start stack tracing through tracefs; a failure is a warning. */
 static void setup_tracer(struct capture *cap) {
         struct capture_manager *m = cap->m;
@@ -585,7 +657,7 @@ static void setup_tracer(struct capture *cap) {
                         return;
                 }
                 if (mounted) {
-                        m->mounted_tracefs = true;
+                        tracefs_mounted_by_us(m, true);
                         (void) probe_run(&m->config, &m->probe);
                 }
         }
@@ -1137,12 +1209,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
         m->n_running--;
         if (!cap->on_demand)
                 cooldown_record(m, cap->key, end);
-        if (m->n_running == 0 && m->mounted_tracefs) {
-                if (tracer_unmount_tracefs(m->config.paths.tracefs) == 0) {
-                        m->mounted_tracefs = false;
-                        (void) probe_run(&m->config, &m->probe);
-                }
-        }
+        if (m->n_running == 0)
+                unmount_ours(m);
 
         for (size_t i = 0; i < rep->n_call_sites; i++)
                 if (!rep->call_sites[i].free_site) {
@@ -1222,6 +1290,7 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, const stru
                 else if (r < 0)
                         log_warning_errno(r, "Failed to remove stale tracefs instances under %s",
                                           m->probe.tracefs_dir);
+                restore_tracefs_mount(m);
         }
         r = bundle_cleanup_stale(m->config.paths.state_dir);
         if (r > 0)
@@ -1344,7 +1413,6 @@ void capture_manager_free(struct capture_manager *m) {
         if (!m)
                 return;
         (void) capture_manager_stop_all(m, "shutdown");
-        if (m->mounted_tracefs)
-                (void) tracer_unmount_tracefs(m->config.paths.tracefs);
+        unmount_ours(m);
         free(m);
 }
