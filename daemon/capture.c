@@ -554,6 +554,9 @@ static void snapshot_allocinfo(struct capture *cap, struct readfile_buf *b) {
                 (void) report_strv_add(&cap->report->methods, "allocinfo");
 }
 
+/* Warn when more than 1 in this many allocations reused an untraced-free pointer. */
+#define CAPTURE_UNTRACED_FREES_WARN 100
+
 /* A marker in the state directory says "this daemon mounted tracefs", so
  * that the next start after a crash can unmount it again. */
 #define TRACEFS_MARKER "tracefs-mounted"
@@ -981,6 +984,16 @@ static void stacks_to_report(struct capture *cap, const struct pairing_result *r
                                         "%" PRIu64 " events were lost: outstanding counts may include objects whose "
                                         "free was not seen",
                                         res->lost_events);
+        /* A pointer handed out again while we still count it as live means
+         * its free had no tracepoint: kfree_rcu() and bulk frees do not fire
+         * kfree/kmem_cache_free. Such objects inflate "outstanding". */
+        if (res->reallocs_unfreed > 0 && res->reallocs_unfreed * CAPTURE_UNTRACED_FREES_WARN >= res->allocs)
+                (void) report_strv_addf(&rep->warnings,
+                                        "%" PRIu64 " of %" PRIu64 " allocations reused a pointer whose free was never "
+                                        "traced (kfree_rcu or bulk frees have no tracepoint): outstanding counts of "
+                                        "the stacks that free that way are overstated; compare stacks by their "
+                                        "allocations and by the call-site counts",
+                                        res->reallocs_unfreed, res->allocs);
 }
 
 static void stop_tracer(struct capture *cap) {
