@@ -40,17 +40,15 @@ static double median_usec(uint64_t *ns, size_t n) {
         return (double) ns[n / 2] / 1000.0;
 }
 
-/* CPU seconds (user + system) of @pid from /proc/PID/stat. */
+/* CPU seconds @pid has run, from /proc/PID/schedstat (nanoseconds; the
+ * utime/stime of /proc/PID/stat count whole clock ticks, too coarse here). */
 static double cpu_seconds(pid_t pid) {
-        char path[64], buf[4096];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        if (readfile_small(path, buf, sizeof buf) < 0)
+        char path[64], buf[256];
+        unsigned long long ns;
+        snprintf(path, sizeof path, "/proc/%d/schedstat", (int) pid);
+        if (readfile_small(path, buf, sizeof buf) < 0 || sscanf(buf, "%llu", &ns) != 1)
                 return -1;
-        const char *p = strrchr(buf, ')');
-        unsigned long utime, stime;
-        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-                return -1;
-        return (double) (utime + stime) / (double) sysconf(_SC_CLK_TCK);
+        return (double) ns / 1e9;
 }
 
 static void bench_daemon(const char *slabwatchd, unsigned seconds) {
@@ -88,7 +86,7 @@ static void bench_daemon(const char *slabwatchd, unsigned seconds) {
                 printf("daemon CPU per sample:         (slabwatchd exited early)\n");
                 return;
         }
-        printf("daemon CPU over %u s at 1 s:    %.3f s, %.1f us per sample (incl. the kernel read)\n",
+        printf("daemon CPU over %u s at 1 s:    %.4f s, %.1f us per sample (incl. the kernel read)\n",
                seconds, c1 - c0, (c1 - c0) * 1e6 / seconds);
 }
 
