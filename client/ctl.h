@@ -97,7 +97,6 @@ void ctl_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 int ctl_parse_duration(const char *s, uint64_t *ret_usec);
 
 /* Formatting into caller buffers; each returns @buf. */
-const char *ctl_format_bytes(double bytes, char *buf, size_t size);             /* "3.1 MiB" */
 const char *ctl_format_rate(double bytes_per_hour, char *buf, size_t size);     /* "+2.9 MiB/h" */
 const char *ctl_format_signed(double v, int decimals, char *buf, size_t size);  /* "+12.5" */
 const char *ctl_format_duration(double seconds, char *buf, size_t size);        /* "2h13m" */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "units.h"
 
 /* Chart size for `history`. */
 #define CHART_HEIGHT 8
@@ -227,7 +228,7 @@ int ctl_cmd_top(struct ctl *c, int argc, char **argv) {
                 const char *state = ctl_json_str(x, "state", "?");
                 snprintf(objs, sizeof objs, "%.0f", ctl_json_num(x, "active_objs", 0));
                 snprintf(objsize, sizeof objsize, "%.0f", ctl_json_num(x, "objsize", 0));
-                ctl_format_bytes(ctl_json_num(x, "bytes", 0), size, sizeof size);
+                units_format_bytes(ctl_json_num(x, "bytes", 0), false, size, sizeof size);
                 ctl_format_signed(ctl_json_num(x, "objs_per_min", NAN), 1, opm, sizeof opm);
                 ctl_format_rate(ctl_json_num(x, "bytes_per_hour", NAN), growth, sizeof growth);
                 ctl_format_signed(ctl_json_num(x, "percent_per_hour", NAN), 1, pct, sizeof pct);
@@ -465,7 +466,7 @@ int ctl_cmd_history(struct ctl *c, int argc, char **argv) {
                 else
                         snprintf(slabs, sizeof slabs, "-");
                 if (ctl_json_has(p, "bytes"))
-                        ctl_format_bytes(ctl_json_num(p, "bytes", 0), size, sizeof size);
+                        units_format_bytes(ctl_json_num(p, "bytes", 0), false, size, sizeof size);
                 else
                         snprintf(size, sizeof size, "-");
                 const char *raw_cells[] = { time_s, objs, slabs, size };
@@ -526,7 +527,7 @@ int ctl_cmd_meminfo(struct ctl *c, int argc, char **argv) {
                 json_object *k = json_object_array_get_idx(keys, i);
                 char now[32], growth[32], trend[32], pts[32];
                 if (ctl_json_has(k, "kb"))
-                        ctl_format_bytes(ctl_json_num(k, "kb", 0) * 1024, now, sizeof now);
+                        units_format_bytes(ctl_json_num(k, "kb", 0) * 1024, false, now, sizeof now);
                 else
                         snprintf(now, sizeof now, "-");
                 ctl_format_rate(ctl_json_num(k, "bytes_per_hour", NAN), growth, sizeof growth);

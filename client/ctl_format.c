@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "units.h"
 
 /* Terminal widths outside this range are treated as unknown. */
 #define CTL_TERM_WIDTH_MIN 40
@@ -156,28 +157,13 @@ int ctl_parse_duration(const char *s, uint64_t *ret_usec) {
         return config_parse_duration(s, ret_usec);
 }
 
-const char *ctl_format_bytes(double bytes, char *buf, size_t size) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-        double v = fabs(bytes);
-        size_t u = 0;
-        while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%s%.0f %s", bytes < 0 ? "-" : "", v, units[u]);
-        else
-                snprintf(buf, size, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[u]);
-        return buf;
-}
-
 const char *ctl_format_rate(double bytes_per_hour, char *buf, size_t size) {
         char b[32];
         if (!isfinite(bytes_per_hour)) {
                 snprintf(buf, size, "-");
                 return buf;
         }
-        ctl_format_bytes(fabs(bytes_per_hour), b, sizeof b);
+        units_format_bytes(fabs(bytes_per_hour), false, b, sizeof b);
         snprintf(buf, size, "%s%s/h", bytes_per_hour < 0 ? "-" : "+", b);
         return buf;
 }

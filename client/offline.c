@@ -20,6 +20,7 @@
 #include "slabdiff.h"
 #include "stackagg.h"
 #include "stackdump.h"
+#include "units.h"
 
 enum {
         EXIT_OK = 0,
@@ -57,23 +58,6 @@ static void print_bad_option(const char *command, char **argv) {
                 fprintf(stderr, "slabwatchctl %s: bad option -%c\n", command, optopt);
         else
                 fprintf(stderr, "slabwatchctl %s: bad option %s\n", command, argv[optind - 1]);
-}
-
-/* "384.0 KiB", "9.3 MiB", "512 B"; signed with @sign. */
-static const char *format_bytes(double bytes, bool sign, char *buf, size_t size) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-        double v = bytes < 0 ? -bytes : bytes;
-        size_t u = 0;
-        while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-                v /= 1024;
-                u++;
-        }
-        const char *s = bytes < 0 ? "-" : sign && bytes > 0 ? "+" : "";
-        if (u == 0)
-                snprintf(buf, size, "%s%.0f %s", s, v, units[u]);
-        else
-                snprintf(buf, size, "%s%.1f %s", s, v, units[u]);
-        return buf;
 }
 
 static const char *format_signed(int64_t v, char *buf, size_t size) {
@@ -852,14 +836,14 @@ static void print_cache_table(FILE *f, const struct diff_args *a, const struct s
                                 snprintf(cell[C_NEW], sizeof cell[0], "-");
                         format_signed(c->delta_active_objs, cell[C_DOBJ], sizeof cell[0]);
                         if (c->old)
-                                format_bytes((double) c->old_bytes, false, cell[C_OLDB], sizeof cell[0]);
+                                units_format_bytes((double) c->old_bytes, false, cell[C_OLDB], sizeof cell[0]);
                         else
                                 snprintf(cell[C_OLDB], sizeof cell[0], "-");
                         if (c->new)
-                                format_bytes((double) c->new_bytes, false, cell[C_NEWB], sizeof cell[0]);
+                                units_format_bytes((double) c->new_bytes, false, cell[C_NEWB], sizeof cell[0]);
                         else
                                 snprintf(cell[C_NEWB], sizeof cell[0], "-");
-                        format_bytes((double) c->delta_bytes, true, cell[C_DB], sizeof cell[0]);
+                        units_format_bytes((double) c->delta_bytes, true, cell[C_DB], sizeof cell[0]);
                         snprintf(cell[C_NOTE], sizeof cell[0], "%s", !c->old ? "appeared" : !c->new ? "vanished" : "");
                         if (pass == 0) {
                                 for (int k = 0; k < _C_MAX; k++)
@@ -892,13 +876,13 @@ static void print_slab_diff(FILE *f, const struct diff_args *a, const struct sla
         fprintf(f, "\ncaches: %zu grew, %zu shrank, %zu appeared, %zu vanished, %zu unchanged%s\n", d->n_grown,
                 d->n_shrunk, d->n_appeared, d->n_vanished, d->n_unchanged,
                 a->all || d->n_unchanged == 0 ? "" : " (-a lists them)");
-        fprintf(f, "total slab memory: %s -> %s (%s)\n", format_bytes((double) d->old_bytes, false, b1, sizeof b1),
-                format_bytes((double) d->new_bytes, false, b2, sizeof b2),
-                format_bytes((double) d->new_bytes - (double) d->old_bytes, true, b3, sizeof b3));
+        fprintf(f, "total slab memory: %s -> %s (%s)\n", units_format_bytes((double) d->old_bytes, false, b1, sizeof b1),
+                units_format_bytes((double) d->new_bytes, false, b2, sizeof b2),
+                units_format_bytes((double) d->new_bytes - (double) d->old_bytes, true, b3, sizeof b3));
         fprintf(f, "active objects: %" PRIu64 " -> %" PRIu64 " (%+" PRId64 "), %s -> %s\n", d->old_active_objs,
                 d->new_active_objs, (int64_t) (d->new_active_objs - d->old_active_objs),
-                format_bytes((double) d->old_active_bytes, false, b1, sizeof b1),
-                format_bytes((double) d->new_active_bytes, false, b2, sizeof b2));
+                units_format_bytes((double) d->old_active_bytes, false, b1, sizeof b1),
+                units_format_bytes((double) d->new_active_bytes, false, b2, sizeof b2));
 }
 
 static void print_meminfo_diff(FILE *f, const struct diff_args *a, const char *old_name, const char *new_name,

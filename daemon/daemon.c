@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "log.h"
 #include "services.h"
+#include "units.h"
 
 /* At most this many malformed-slabinfo-line reports over the daemon's life,
  * so a kernel that prints an odd line every tick cannot flood the journal. */
@@ -109,16 +110,6 @@ static void update_status(struct daemon *d) {
                    d->slabinfo.n_caches, tripped, v->text[0] ? v->text : "no verdict yet");
 }
 
-static const char *human_bytes(double bytes, char *buf, size_t size) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        unsigned u = 0;
-        double v = fabs(bytes);
-        while (v >= 1024 && u < 4)
-                v /= 1024, u++;
-        snprintf(buf, size, "%s%.*f %s", bytes < 0 ? "-" : "", u ? 1 : 0, v, units[u]);
-        return buf;
-}
-
 static void on_engine_event(const struct engine_event *ev, void *userdata) {
         struct daemon *d = userdata;
         struct alert_event a = { .t_usec = ev->t_usec };
@@ -134,8 +125,8 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
                          "%sslab cache %s grows steadily: +%.0f objects/min (+%s/h) over %" PRIu64
                          " s, now %" PRIu64 " objects (%s)%s",
                          ev->type == ENGINE_EVENT_RETRIP ? "still growing: " : "leak suspected: ",
-                         ev->cache, ev->objs_per_min, human_bytes(ev->bytes_per_hour, rate, sizeof rate),
-                         window_sec, ev->active_objs, human_bytes((double) ev->bytes, size, sizeof size),
+                         ev->cache, ev->objs_per_min, units_format_bytes(ev->bytes_per_hour, false, rate, sizeof rate),
+                         window_sec, ev->active_objs, units_format_bytes((double) ev->bytes, false, size, sizeof size),
                          ev->reclaimable ? " [reclaimable cache]" : "");
                 break;
         case ENGINE_EVENT_CLEARED:
@@ -143,7 +134,7 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
                 a.priority = LOG_NOTICE;
                 snprintf(a.message, sizeof a.message,
                          "slab cache %s stopped growing: %" PRIu64 " objects (%s)", ev->cache,
-                         ev->active_objs, human_bytes((double) ev->bytes, size, sizeof size));
+                         ev->active_objs, units_format_bytes((double) ev->bytes, false, size, sizeof size));
                 break;
         case ENGINE_EVENT_VERDICT:
                 a.kind = ALERT_VERDICT;
