@@ -153,7 +153,7 @@ static int run(const char *label, uint32_t distinct, uint64_t bytes) {
                 return -errno;
         }
         unlink(path);
-        uint64_t dumps;
+        uint64_t dumps = 0;
         int r = generate(fd, bytes, distinct, &dumps);
         if (r < 0) {
                 fprintf(stderr, "bench_stacks: cannot write the input: %s\n", strerror(-r));

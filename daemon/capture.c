@@ -1113,8 +1113,7 @@ static void write_bundle(struct capture *cap, char *dir, size_t dir_size, int *r
                 r = bundle_add(b, "callsites-series.csv", cap->series, cap->series_len);
         for (size_t i = 0; r >= 0 && i < cap->n_sources; i++) {
                 struct cs_source *s = &cap->sources[i];
-                char name[SLABINFO_NAME_MAX + 48], base[SLABINFO_NAME_MAX + 40];
-                char safe[SLABINFO_NAME_MAX];
+                char base[SLABINFO_NAME_MAX + 40], safe[sizeof base], name[sizeof safe + 64];
 
                 /* "kmalloc-8k.alloc_calls.first": names are [A-Za-z0-9._-]. */
                 bundle_make_id(s->cache, 0, base, sizeof base);
