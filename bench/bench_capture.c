@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tracer.h"
+#include "capture/tracer.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define POLL_USEC 10000

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
-#include "slablog.h"
+#include "caches/engine.h"
+#include "caches/slablog.h"
 
 #define SEC UINT64_C(1000000)
 #define T0 (UINT64_C(1795557600) * SEC)

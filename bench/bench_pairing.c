@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pairing.h"
+#include "stacks/pairing.h"
 
 #define STACKS 400
 #define FRAMES_MIN 10

@@ -18,11 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
-#include "meminfo.h"
-#include "readfile.h"
-#include "slabinfo.h"
+#include "base/config.h"
+#include "caches/engine.h"
+#include "memory/meminfo.h"
+#include "core/readfile.h"
+#include "caches/slabinfo.h"
 
 static uint64_t mono_nsec(void) {
         struct timespec ts;

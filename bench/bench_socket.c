@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "daemon.h"
-#include "proto.h"
+#include "base/config.h"
+#include "core/daemon.h"
+#include "control/proto.h"
 
 #define BENCH_CLIENTS_DEFAULT 8
 #define BENCH_CLIENTS_MAX 64

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stackagg.h"
-#include "stackdump.h"
+#include "stacks/stackagg.h"
+#include "stacks/stackdump.h"
 
 #define BENCH_MB_DEFAULT 128
 #define BENCH_CHUNK ((size_t) 64 << 10)

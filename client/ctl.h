@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "proto.h"
+#include "control/proto.h"
 
 #define CTL_SOCKET_DEFAULT "/run/slabwatch/slabwatch.sock"
 #define CTL_SOCKET_ENV "SLABWATCH_SOCKET"

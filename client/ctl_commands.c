@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "ctl.h"
-#include "units.h"
+#include "base/units.h"
 
 /* Chart size for `history`. */
 #define CHART_HEIGHT 8

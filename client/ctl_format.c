@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "ctl.h"
-#include "units.h"
+#include "base/units.h"
 
 /* Terminal widths outside this range are treated as unknown. */
 #define CTL_TERM_WIDTH_MIN 40

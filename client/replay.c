@@ -17,13 +17,13 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
-#include "engine.h"
+#include "base/config.h"
+#include "caches/engine.h"
 #include "input.h"
-#include "meminfo.h"
-#include "slabinfo.h"
-#include "slablog.h"
-#include "verdict.h"
+#include "memory/meminfo.h"
+#include "caches/slabinfo.h"
+#include "caches/slablog.h"
+#include "memory/verdict.h"
 
 /* Bytes of decompressed text handed to the log reader at a time. */
 #define REPLAY_CHUNK_SIZE ((size_t) 256 << 10)

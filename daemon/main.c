@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "daemon.h"
-#include "log.h"
+#include "base/config.h"
+#include "core/daemon.h"
+#include "core/log.h"
 
 #define DEFAULT_CONFIG SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "slabdiff.h"
+#include "caches/slabdiff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

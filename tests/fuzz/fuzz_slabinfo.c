@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "slabdiff.h"
-#include "slabinfo.h"
+#include "caches/slabdiff.h"
+#include "caches/slabinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stackagg.h"
-#include "stackdump.h"
+#include "stacks/stackagg.h"
+#include "stacks/stackdump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

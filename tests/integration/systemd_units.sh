@@ -28,7 +28,7 @@ mkdir -p "$TEST_TMP/root/usr/lib/systemd/catalog" "$TEST_TMP/root/var/lib/system
 cp "$SRCDIR/systemd/slabwatch.catalog" "$TEST_TMP/root/usr/lib/systemd/catalog/"
 journalctl --root="$TEST_TMP/root" --update-catalog || fail "catalog does not compile"
 listed=$(journalctl --root="$TEST_TMP/root" --list-catalog | awk '{print $1}' | sort)
-sent=$(grep -o 'ALERT_MESSAGE_ID_[A-Z_]* "[0-9a-f]*"' "$SRCDIR/daemon/alert.h" | awk '{gsub(/"/, "", $2); print $2}' | sort)
-[ -n "$sent" ] || fail "no MESSAGE_IDs found in daemon/alert.h"
+sent=$(grep -o 'ALERT_MESSAGE_ID_[A-Z_]* "[0-9a-f]*"' "$SRCDIR/daemon/core/alert.h" | awk '{gsub(/"/, "", $2); print $2}' | sort)
+[ -n "$sent" ] || fail "no MESSAGE_IDs found in daemon/core/alert.h"
 [ "$listed" = "$sent" ] || fail "catalog ids differ from the daemon's: catalog=[$listed] daemon=[$sent]"
 echo "PASS: $(echo "$sent" | wc -l) catalog entries, units verified"

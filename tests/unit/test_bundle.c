@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle.h"
+#include "capture/bundle.h"
 #include "testutil.h"
 
 static char *root;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cacheid.h"
+#include "base/cacheid.h"
 
 START_TEST(test_release) {
         uint32_t v = 0;

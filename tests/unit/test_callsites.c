@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "callsites.h"
+#include "callsites/callsites.h"
 #include "testutil.h"
 
 static struct callsites parse_fixture(const char *rel, int expect_r) {

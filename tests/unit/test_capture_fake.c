@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "capture.h"
-#include "config.h"
-#include "probe.h"
+#include "capture/bundle.h"
+#include "capture/capture.h"
+#include "base/config.h"
+#include "capture/probe.h"
 #include "testutil.h"
 
 /* What the done callback saw, copied out. */

@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "engine.h"
+#include "control/commands.h"
+#include "caches/engine.h"
 #include "testutil.h"
-#include "textfile.h"
+#include "core/textfile.h"
 
 /* A cache name with every character JSON and the metrics format escape.
  * The fixture has 235 caches; this one makes 236. */

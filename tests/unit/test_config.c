@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "testutil.h"
 
 #define SHIPPED_CONFIG FIXTURES_DIR "/../../config/slabwatch.yaml"

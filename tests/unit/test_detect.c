@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detect.h"
-#include "growth.h"
+#include "caches/detect.h"
+#include "caches/growth.h"
 
 #define SEC UINT64_C(1000000)
 #define MIN (60 * SEC)

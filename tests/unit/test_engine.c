@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "slablog.h"
-#include "slabname.h"
+#include "caches/engine.h"
+#include "caches/slablog.h"
+#include "base/slabname.h"
 #include "testutil.h"
 
 #define SEC UINT64_C(1000000)

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "growth.h"
+#include "caches/growth.h"
 
 #define N 60
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "history.h"
+#include "caches/history.h"
 
 #define SEC HISTORY_USEC_PER_SEC
 /* An arbitrary epoch on a minute and hour boundary. */

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "identity.h"
+#include "base/config.h"
+#include "capture/identity.h"
 #include "testutil.h"
 
 static char *root;

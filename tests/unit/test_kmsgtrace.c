@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kmsgtrace.h"
-#include "kmsgtracer.h"
-#include "pairing.h"
+#include "stacks/kmsgtrace.h"
+#include "capture/kmsgtracer.h"
+#include "stacks/pairing.h"
 #include "testutil.h"
 
 #define CACHE "kmalloc-8192"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meminfo.h"
+#include "memory/meminfo.h"
 #include "testutil.h"
 
 static void parse_fixture(const char *rel, int expect_r, struct meminfo *m) {

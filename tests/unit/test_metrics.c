@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "control/metrics.h"
 #include "testutil.h"
-#include "textfile.h"
+#include "core/textfile.h"
 
 /* Names of families seen by the checker. */
 #define CHECK_FAMILIES_MAX 64

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pairing.h"
+#include "stacks/pairing.h"
 
 static struct pairing *new_pairing(uint64_t window_ns, bool unfiltered, uint64_t max_memory) {
         struct pairing_options o = {

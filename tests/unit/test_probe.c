@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cacheid.h"
-#include "config.h"
-#include "probe.h"
+#include "base/cacheid.h"
+#include "base/config.h"
+#include "capture/probe.h"
 #include "testutil.h"
 
 /* Formats as the kernel prints them, cut to the fields that matter. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "control/proto.h"
 #include "testutil.h"
 
 /* Strip the frame header after checking it. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "report/report.h"
 
 static const char *const udp_leak[] = {
         "kmem_cache_alloc_noprof+0x1f3/0x2d0",

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "proto.h"
-#include "server.h"
+#include "control/proto.h"
+#include "control/server.h"
 #include "testutil.h"
 
 /* A uid/gid no account uses, for the unprivileged children. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slabdiff.h"
+#include "caches/slabdiff.h"
 #include "testutil.h"
 
 static struct slabdiff_snapshot *load(const char *rel) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slabinfo.h"
+#include "caches/slabinfo.h"
 #include "testutil.h"
 
 static struct slabinfo parse_fixture(const char *rel, int expect_r) {

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meminfo.h"
-#include "slabinfo.h"
-#include "slablog.h"
+#include "memory/meminfo.h"
+#include "caches/slabinfo.h"
+#include "caches/slablog.h"
 #include "testutil.h"
 
 #define SAMPLES_MAX 16

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stackagg.h"
-#include "stackdump.h"
+#include "stacks/stackagg.h"
+#include "stacks/stackdump.h"
 #include "testutil.h"
 
 static int add_stack(const struct stackdump_stack *s, void *userdata) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stackdump.h"
+#include "stacks/stackdump.h"
 #include "testutil.h"
 
 /* What a test remembers of each stack: enough to compare. */

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tracer.h"
+#include "capture/tracer.h"
 #include "testutil.h"
 
 #define TRACEFS "/sys/kernel/tracing"

@@ -1,7 +1,7 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "units.h"
+#include "base/units.h"
 
 START_TEST(format_bytes) {
         char buf[32];

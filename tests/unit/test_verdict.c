@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verdict.h"
+#include "memory/verdict.h"
 
 #define MIB (1024.0 * 1024.0)
 

@@ -1,0 +1,89 @@
+/* bundle — capture bundles on disk: <state_dir>/captures/<id>/ holding
+ * report.json, report.txt, history.csv and the raw inputs. A bundle is
+ * written into a hidden temporary directory, every file fsync'ed, then
+ * renamed into place and the parent fsync'ed, so a reader (or a crash)
+ * sees a whole bundle or none. A disk budget rotates out the oldest. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+
+#define BUNDLE_ID_MAX 160
+/* <state_dir>/captures: the configured path plus "/captures". */
+#define BUNDLE_CAPTURES_MAX (CONFIG_PATH_MAX + 16)
+/* Any path inside a bundle: captures dir, temporary id, a file name. */
+#define BUNDLE_PATH_MAX (BUNDLE_CAPTURES_MAX + 512)
+/* Name of the subdirectory of the state directory. */
+#define BUNDLE_DIR "captures"
+/* Prefix of bundles being written (and of leftovers of a crash). */
+#define BUNDLE_TMP_PREFIX ".tmp-"
+/* Bundles a listing looks at; the disk budget keeps far fewer in practice. */
+#define BUNDLE_LIST_MAX 4096
+/* A report.json larger than this is not loaded back for the socket. */
+#define BUNDLE_REPORT_MAX (64u << 20)
+
+struct bundle;
+
+/* Make an id for a capture of @cache started at @realtime_usec:
+ * "20250101T120000Z-kmalloc-8k" (the cache name reduced to [A-Za-z0-9._-]).
+ * Returns @buf. */
+const char *bundle_make_id(const char *cache, uint64_t realtime_usec, char *buf, size_t size);
+
+/* True if @id is a name bundle_make_id() could produce (no '/', no leading
+ * '.', bounded): safe to join to the captures directory. */
+bool bundle_id_valid(const char *id);
+
+/* Start a bundle @id under @state_dir (creating state_dir/captures as
+ * needed). If a bundle of that id exists, a "-2", "-3"... suffix is added
+ * (see bundle_id()). On failure returns -errno and copies the path that
+ * failed into @error_path (may be NULL). */
+int bundle_begin(const char *state_dir, const char *id, struct bundle **ret, char *error_path, size_t error_path_size);
+
+/* Write file @name (a plain name, no '/') with @len bytes into the bundle
+ * and fsync it. -errno (ENOSPC, EACCES, ...); bundle_error_path() tells
+ * where. */
+int bundle_add(struct bundle *b, const char *name, const void *data, size_t len);
+
+/* bundle_add() of a json-c object, pretty-printed. */
+int bundle_add_json(struct bundle *b, const char *name, json_object *o);
+
+/* Make the bundle visible: fsync the temporary directory, rename it to
+ * captures/<id>, fsync captures/. -errno with bundle_error_path() set. */
+int bundle_commit(struct bundle *b);
+
+/* The id actually used (with a suffix if the asked one was taken). */
+const char *bundle_id(const struct bundle *b);
+
+/* Final path of the bundle: <state_dir>/captures/<id>. */
+const char *bundle_path(const struct bundle *b);
+
+/* The path the last failure was about ("" if none). */
+const char *bundle_error_path(const struct bundle *b);
+
+/* Free @b; an uncommitted bundle's temporary directory is removed. NULL is a no-op. */
+void bundle_free(struct bundle *b);
+
+/* Remove the oldest bundles (by id, which sorts by start time) until the
+ * captures take at most @budget_bytes, never @keep_id. Returns the number
+ * removed, or -errno if the directory cannot be read. */
+int bundle_rotate(const char *state_dir, uint64_t budget_bytes, const char *keep_id);
+
+/* Remove temporary directories left by a crash mid-write. Returns the
+ * number removed or -errno. */
+int bundle_cleanup_stale(const char *state_dir);
+
+/* Bytes the bundles under @state_dir take (file sizes), 0 if none. */
+uint64_t bundle_disk_usage(const char *state_dir);
+
+/* The committed bundles, newest first, as a json-c array of
+ * {"id", "path", "bytes", and from summary.json when present: "cache",
+ * "start", "suspect", "top_outstanding", "lost_events", "method"}. */
+int bundle_list(const char *state_dir, json_object **ret);
+
+/* Load <state_dir>/captures/@id/report.json. -EINVAL for a bad id, -ENOENT,
+ * -EFBIG, -EBADMSG if it does not parse. */
+int bundle_load_report(const char *state_dir, const char *id, json_object **ret);

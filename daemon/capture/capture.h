@@ -1,0 +1,137 @@
+/* capture — evidence capture for one cache at a time, on the daemon's libev
+ * loop. When a cache trips (or a user arms a capture), the manager:
+ *   1. resolves the cache (merge-group aliases, a kmalloc size class) and
+ *      probes what this kernel offers for it;
+ *   2. snapshots its call sites (sysfs alloc_calls ≤ 5.13, debugfs
+ *      alloc_traces 5.14+) at the start and again every
+ *      capture.callsites_interval — rate-limited, the read walks the whole
+ *      cache under a lock — and diffs the count per call site;
+ *   3. traces its allocations and frees with stacks for capture.duration
+ *      (tracefs raw ring buffers; before 5.9 the sysfs `trace` flag and
+ *      /dev/kmsg), draining every capture.poll, pairing alloc to free;
+ *   4. stops early on capture_manager_disarm(), capture_manager_stop_all()
+ *      (SIGTERM/SIGHUP), the event/memory bound, or the cache vanishing;
+ *   5. restores the kernel, writes the bundle <state_dir>/captures/<id>/
+ *      atomically, rotates old bundles to the disk budget, and calls the
+ *      done callback with the report, so the alert carries the answer even
+ *      when the disk is full.
+ * One capture per cache, capture.max_concurrent in all, and a
+ * capture.cooldown before a tripped cache is captured again. */
+#pragma once
+
+#include <ev.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "capture/probe.h"
+#include "report/report.h"
+
+/* Caches whose last capture time is remembered for the cool-down. */
+#define CAPTURE_COOLDOWN_MAX 1024
+/* Call-site snapshots kept raw for the bundle: the first and the latest ones. */
+#define CAPTURE_SNAPSHOTS_KEEP 16
+/* A call-site file larger than this is refused (a real one is a few hundred KB). */
+#define CAPTURE_CALLSITES_FILE_MAX (16u << 20)
+/* How often, at most, a running capture checks that its cache still exists. */
+#define CAPTURE_VANISH_CHECK_USEC 1000000ULL
+/* history.csv handed in with a trigger is cut at this size. */
+#define CAPTURE_HISTORY_MAX (16u << 20)
+/* Returned by capture_manager_trip() while the cache cools down. */
+#define CAPTURE_ECOOLDOWN EAGAIN
+
+struct capture_manager;
+
+/* Why a capture starts. Strings are copied; they need not outlive the call. */
+struct capture_trigger {
+        bool on_demand;                 /* armed by a user, not a trip */
+        const char *reason;             /* "objects_per_min 812.0 > 500 (rule kmalloc-*)" */
+        double objects_per_min;
+        double bytes_per_hour;
+        double percent_per_hour;
+        uint64_t active_objs;
+        uint64_t window_usec;
+        const char *history_csv;        /* the history window as CSV, NULL if none */
+        size_t history_csv_len;
+};
+
+/* What the done callback gets: everything the capture alert needs. All
+ * pointers are valid only during the callback. */
+struct capture_result {
+        const char *id;                 /* bundle id */
+        const char *cache;              /* the name asked for */
+        const char *slabinfo_name;      /* the name tracepoints and slabinfo show */
+        const char *dir;                /* bundle directory, "" if it could not be written */
+        const char *method;             /* methods used joined by '+', "none" */
+        const char *stop_reason;        /* "duration", "stopped", "disarmed", "cache vanished", ... */
+        uint64_t lost_events;
+        uint64_t events;
+        const char *top_stack;          /* frames of the first stack, innermost first, ';'-joined; "" */
+        uint64_t top_outstanding;
+        const char *suspect;            /* first non-allocator frame's function of the top stack; "" */
+        const char *top_call_site;      /* the call site growing most; "" */
+        int error;                      /* 0; -EOPNOTSUPP when nothing could be captured */
+        int bundle_error;               /* 0 or -errno writing the bundle (ENOSPC, EACCES, ...) */
+        const char *bundle_error_path;  /* the path that failed, "" */
+        const char *message;            /* one sentence for the alert's MESSAGE */
+        const struct report *report;    /* the whole report */
+};
+
+/* Called once per capture, after the kernel is restored and the bundle
+ * written (or not). It may start another capture; it must not free the
+ * manager. */
+typedef void (*capture_done_fn)(const struct capture_result *result, void *userdata);
+
+/* Create the manager on @loop. @c and @p are copied (re-create the manager
+ * after a reload or a new probe). Removes what a killed daemon left behind:
+ * stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it had set,
+ * half-written bundles. -ENOMEM. */
+int capture_manager_new(struct ev_loop *loop, const struct config *c, const struct probe *p, capture_done_fn done,
+                        void *userdata, struct capture_manager **ret);
+
+/* A cache tripped: start capturing it. 0 when started; -EALREADY (this
+ * cache is being captured), -EBUSY (capture.max_concurrent reached),
+ * -CAPTURE_ECOOLDOWN (captured less than capture.cooldown ago), -ECANCELED
+ * (capture.enabled is false), -ENOENT (no such cache), -EINVAL (bad name),
+ * -ENOMEM. When the cache can be resolved but this kernel offers no
+ * method, the capture still runs (for the bundle, the history and the
+ * advice) and ends at once with result->error = -EOPNOTSUPP. */
+int capture_manager_trip(struct capture_manager *m, const char *cache, const struct capture_trigger *why);
+
+/* Start an on-demand capture of @cache for @duration_usec (0 = the config's
+ * duration). Ignores capture.enabled and the cool-down; same other errors as
+ * capture_manager_trip(). */
+int capture_manager_arm(struct capture_manager *m, const char *cache, uint64_t duration_usec);
+
+/* Stop the capture of @cache now; it is finished and written as usual
+ * (stop reason "disarmed"). -ENOENT if none is running. */
+int capture_manager_disarm(struct capture_manager *m, const char *cache);
+
+/* Stop every running capture now (SIGTERM, SIGHUP): restore the kernel and
+ * write what was captured so far, calling the done callback for each.
+ * Returns the number stopped. */
+int capture_manager_stop_all(struct capture_manager *m, const char *reason);
+
+/* {"running": [...], "bundles": [...newest first]} for the socket. -ENOMEM,
+ * -errno of reading the captures directory. */
+int capture_manager_list(struct capture_manager *m, json_object **ret);
+
+/* The report of bundle @id, or the live status of a running capture of
+ * that id. -ENOENT, -EINVAL (bad id), -EBADMSG (corrupt report.json). */
+int capture_manager_get(struct capture_manager *m, const char *id, json_object **ret);
+
+/* Number of captures running now. */
+unsigned capture_manager_running(const struct capture_manager *m);
+
+/* Time left in @cache's cool-down, 0 if none. */
+uint64_t capture_manager_cooldown_left_usec(const struct capture_manager *m, const char *cache);
+
+/* A sentence for the errors of trip/arm/disarm ("a capture of this cache
+ * is already running", ...); strerror() for the rest. */
+const char *capture_strerror(int error);
+
+/* Stop everything (as capture_manager_stop_all(m, "shutdown")), unmount
+ * tracefs if we mounted it, free. NULL is a no-op. */
+void capture_manager_free(struct capture_manager *m);

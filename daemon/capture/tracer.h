@@ -1,0 +1,144 @@
+/* tracer — trace one slab cache's allocations and frees, with kernel
+ * stacks, through a tracefs instance of our own (`slabwatch-<cache>`), read
+ * the binary per-CPU ring buffers (trace_pipe_raw, not the text pipe whose
+ * formatting loses events at these rates) and pair every alloc with its
+ * free (lib/pairing).
+ *
+ * The kernel is always put back: events off, filters cleared, the stack
+ * option off, readers closed and the instance removed, on tracer_stop(),
+ * on tracer_free() from any point of a failed setup, and for an instance a
+ * killed daemon left behind through tracer_cleanup_stale(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stacks/pairing.h"
+
+#define TRACER_INSTANCE_PREFIX "slabwatch-"
+/* Instance directory name, prefix included. */
+#define TRACER_INSTANCE_NAME_MAX 96
+/* Longest cache name accepted (the kernel allows any length; ours are short). */
+#define TRACER_CACHE_NAME_MAX 128
+/* Ring buffer per CPU when the options leave it at 0 (config default). */
+#define TRACER_BUFFER_DEFAULT (16ULL << 20)
+/* Events traced before the first stop; 0 in the options means this. */
+#define TRACER_MAX_EVENTS_DEFAULT 20000000ULL
+
+/* How the events are narrowed to the cache. */
+enum tracer_filter {
+        TRACER_FILTER_AUTO,     /* a kmalloc-family name → TRACER_FILTER_KMALLOC, else NAME */
+        TRACER_FILTER_NAME,     /* kmem_cache_alloc / kmem_cache_free by `name` (with fallbacks) */
+        TRACER_FILTER_KMALLOC,  /* kmalloc by `bytes_alloc`, every kfree but kfree(NULL) */
+};
+
+struct tracer_options {
+        const char *tracefs_dir;        /* the tracefs mount, root prefix included */
+        const char *cache_name;         /* as /proc/slabinfo and the tracepoints print it */
+        enum tracer_filter filter;
+        /* bytes_alloc to filter allocations by: the size class of a
+         * kmalloc cache (0 = taken from its name), or for a named cache on
+         * kernels whose kmem_cache_alloc has no `name` (before 6.18) its
+         * SLUB slab_size. */
+        uint64_t object_size;
+        uint64_t buffer_bytes_per_cpu;  /* 0 = TRACER_BUFFER_DEFAULT */
+        uint64_t max_events;            /* 0 = TRACER_MAX_EVENTS_DEFAULT */
+        uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
+};
+
+/* Which fields the kmem events carry on this kernel (their format files). */
+struct tracer_formats {
+        bool kmem_cache_alloc;
+        bool kmem_cache_alloc_name;     /* 6.18+ */
+        bool kmem_cache_alloc_bytes;
+        bool kmem_cache_free;
+        bool kmem_cache_free_name;      /* 5.12+ */
+        bool kmalloc;
+        bool kmalloc_bytes;
+        bool kfree;
+        bool kernel_stack;              /* ftrace/kernel_stack */
+};
+
+struct tracer_stats {
+        uint64_t records;               /* ring-buffer records read */
+        uint64_t bytes;                 /* ring-buffer bytes read */
+        uint64_t events;                /* alloc and free events handed to pairing */
+        uint64_t allocs;
+        uint64_t frees;
+        uint64_t null_ptr;              /* kfree(NULL) and failed allocs: not paired */
+        uint64_t stacks_missing;        /* events whose stack record never came */
+        uint64_t stacks_orphaned;       /* stack records with no event to go with */
+        uint64_t over_limit;            /* events read after max_events or the memory bound */
+        uint64_t missed_pages;          /* sub-buffers the kernel flagged with missed events */
+        uint64_t bad_pages;             /* sub-buffers that could not be parsed, skipped */
+        uint64_t lost_events;           /* per-CPU overrun + dropped since the start */
+        bool lost_known;                /* per_cpu/cpuN/stats could be read */
+        bool limit_reached;             /* max_events or the memory bound stopped the pairing */
+        bool alloc_filter_exact;        /* false: allocs filtered by size, other caches may show */
+        unsigned n_cpus;
+};
+
+struct tracer;
+
+/* Set up the instance, filters and readers and start tracing. -EINVAL (bad
+ * options or cache name), -ENOENT (no tracefs or kmem events there),
+ * -EOPNOTSUPP (no filter possible on this kernel), -EBUSY (the instance
+ * exists: a capture of this cache is running), or the -errno of a tracefs
+ * write. On failure everything done so far is undone. */
+int tracer_start(const struct tracer_options *o, struct tracer **ret);
+
+/* Drain every CPU's ring buffer into the pairing. Call every poll period
+ * (config capture.poll, 10 ms) from a timer. Returns the events consumed,
+ * or -errno if a buffer could not be read. */
+int tracer_poll(struct tracer *t);
+
+/* True once max_events or the memory bound was reached: stop the capture. */
+bool tracer_limit_reached(const struct tracer *t);
+
+/* Stop: disable the events, drain what is left, read the loss counters,
+ * clear the filters, turn off the stack option, close the readers and
+ * remove the instance, in that order; then resolve the stacks (kallsyms,
+ * each address once) and rank them. @ret gets the result (with
+ * lost_events filled in) even if a teardown step failed; the first
+ * teardown error is returned. */
+int tracer_stop(struct tracer *t, struct pairing_result **ret);
+
+/* Free @t, restoring the kernel state first if tracer_stop() was not
+ * called. NULL is a no-op. */
+void tracer_free(struct tracer *t);
+
+/* Counters so far. lost_events is re-read from the kernel at most once a
+ * second while polling, and at tracer_stop(). */
+void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret);
+
+/* The instance directory name, e.g. "slabwatch-kmalloc-256". */
+const char *tracer_instance_name(const struct tracer *t);
+
+/* The filters applied, for the report: "kmem:kmalloc bytes_alloc == 256;
+ * kmem:kfree ptr != 0". */
+const char *tracer_describe(const struct tracer *t);
+
+/* "slabwatch-" + @cache_name with every byte outside [A-Za-z0-9._-]
+ * replaced by '_'. -EINVAL for an empty name, -ENAMETOOLONG if the result
+ * would not fit TRACER_INSTANCE_NAME_MAX or @size. */
+int tracer_instance_name_for(const char *cache_name, char *buf, size_t size);
+
+/* Read the kmem and ftrace event formats under @tracefs_dir. -ENOENT if
+ * there are no kmem events (tracefs not mounted there). */
+int tracer_probe_formats(const char *tracefs_dir, struct tracer_formats *ret);
+
+/* Remove every `slabwatch-*` instance under @tracefs_dir that a killed
+ * daemon left behind (removing an instance disables its events). One with
+ * open readers belongs to a running capture and is left alone. Returns the
+ * number removed, or the first -errno (the others are still tried). A
+ * missing instances directory is 0. */
+int tracer_cleanup_stale(const char *tracefs_dir);
+
+/* Make sure tracefs is mounted at @path (an existing directory), mounting
+ * it if it is not. *ret_mounted tells whether we mounted it (then unmount
+ * it with tracer_unmount_tracefs() when done). -errno of mount(2). */
+int tracer_mount_tracefs(const char *path, bool *ret_mounted);
+
+/* Unmount what tracer_mount_tracefs() mounted. -errno of umount(2). */
+int tracer_unmount_tracefs(const char *path);

@@ -1,0 +1,40 @@
+/* commands — answers to the socket protocol's commands, built from the
+ * daemon's state (engine, sampling figures, events log, captures), and the
+ * metrics text the `metrics` command and the textfile share.
+ *
+ * The server has decoded the request and checked permissions; these only
+ * read the daemon (reload is validated here and applied after the answer is
+ * sent, through the daemon's SIGHUP path, because a reload restarts the
+ * server that is running this code). */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "core/daemon.h"
+#include "control/metrics.h"
+#include "control/proto.h"
+#include "control/server.h"
+
+/* `top` rows unless -n says otherwise. */
+#define COMMANDS_TOP_DEFAULT 20
+/* `events` returned unless -n says otherwise. */
+#define COMMANDS_EVENTS_DEFAULT 100
+/* Bytes read from the end of the events log for `events`: a few thousand
+ * events, without reading a large log into memory. */
+#define COMMANDS_EVENTS_READ_MAX (1U << 20)
+/* A capture's report.txt larger than this is not sent whole. */
+#define COMMANDS_REPORT_TEXT_MAX (1U << 20)
+/* Values (samples × series) in one `export` answer; a longer export is
+ * paged (the answer says where the next page starts). */
+#define COMMANDS_EXPORT_VALUES_MAX 100000U
+/* Limit on the metrics text (the textfile and the `metrics` answer). */
+#define COMMANDS_METRICS_MAX (8U * 1024U * 1024U)
+
+/* The server handler: @userdata is the struct daemon. */
+json_object *commands_handle(const struct server_peer *peer, const struct proto_request *req, json_object *args,
+                             void *userdata);
+
+/* The daemon's figures as Prometheus or OpenMetrics text, malloc'd in
+ * *ret_text. -ENOMEM, -E2BIG. */
+int commands_metrics_text(struct daemon *d, enum metrics_format format, char **ret_text, size_t *ret_len);

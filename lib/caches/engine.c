@@ -1,0 +1,698 @@
+/* engine — see engine.h.
+ *
+ * Per-cache state lives in an array indexed by the cache's history series id,
+ * so the history's retire callback and every lookup are O(1). The caches of
+ * the previous slabinfo are remembered in file order: the kernel prints them
+ * in the same order every time, so a name compare usually replaces the hash
+ * lookup. Nothing is allocated per sample once the caches are known. */
+#include "caches/engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caches/growth.h"
+#include "base/slabname.h"
+
+#define USEC_PER_SEC 1000000.0
+#define KIB 1024.0
+
+struct cache {
+        bool used;
+        bool reclaimable;
+        int rule;                       /* index in config.rules, -1 none */
+        uint32_t objsize;
+        uint32_t objperslab;
+        uint32_t pagesperslab;
+        uint64_t active_objs;
+        uint64_t num_objs;
+        uint64_t num_slabs;
+        uint64_t seen_sample;           /* sample number it was last present in */
+        uint64_t first_usec;            /* first seen (since the last reset of state) */
+        uint64_t last_change_usec;      /* active_objs last moved */
+        uint64_t next_fit_usec;
+        uint64_t slope_usec;            /* when the rates were last fitted */
+        bool measured;
+        enum detect_event pending;      /* to emit once the verdict is fresh */
+        struct detect_measure m;        /* last evaluation */
+        struct detect det;
+};
+
+struct engine {
+        struct config config;
+        struct history *history;
+        struct verdict_params verdict_params;
+
+        struct cache *caches;           /* by series id */
+        uint32_t caches_allocated;
+
+        uint32_t *order;                /* series id of the previous slabinfo's i-th cache */
+        size_t order_allocated;
+        size_t order_n;
+
+        int meminfo_id[_MEMINFO_KEY_MAX];
+        int derived_unreclaimable_id;
+        int derived_reclaimable_id;
+
+        uint32_t page_size;
+        bool have_slabinfo;             /* the newest sample had one */
+        uint64_t n_samples;
+        uint64_t last_usec;
+
+        struct verdict verdict;         /* published */
+        unsigned verdict_candidate;     /* flags seen in a row... */
+        unsigned verdict_candidate_n;   /* ...this many times */
+        uint64_t next_verdict_usec;
+        struct verdict_cache *verdict_caches; /* scratch, caches_allocated long */
+};
+
+const char *engine_event_type_name(enum engine_event_type type) {
+        switch (type) {
+        case ENGINE_EVENT_TRIP:
+                return "trip";
+        case ENGINE_EVENT_RETRIP:
+                return "retrip";
+        case ENGINE_EVENT_CLEARED:
+                return "cleared";
+        case ENGINE_EVENT_VERDICT:
+                return "verdict";
+        default:
+                return "unknown";
+        }
+}
+
+int engine_history_params(const struct config *config, struct history_params *ret) {
+        if (!config || config->interval_usec == 0)
+                return -EINVAL;
+        struct history_params p = {
+                .interval_usec = config->interval_usec,
+                .span_usec = {
+                        [HISTORY_TIER_RAW] = config->history.raw_usec,
+                        [HISTORY_TIER_MINUTE] = config->history.minute_usec,
+                        [HISTORY_TIER_HOUR] = config->history.hour_usec,
+                },
+        };
+        for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
+                size_t slots;
+                int r = history_tier_slots(&p, (enum history_tier) k, &slots);
+                if (r < 0)
+                        return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static void on_retire(struct history *h, uint32_t id, void *userdata) {
+        struct engine *e = userdata;
+        (void) h;
+        if (id < e->caches_allocated)
+                memset(&e->caches[id], 0, sizeof e->caches[id]);
+        for (int k = 0; k < _MEMINFO_KEY_MAX; k++)
+                if (e->meminfo_id[k] == (int) id)
+                        e->meminfo_id[k] = -1;
+        if (e->derived_unreclaimable_id == (int) id)
+                e->derived_unreclaimable_id = -1;
+        if (e->derived_reclaimable_id == (int) id)
+                e->derived_reclaimable_id = -1;
+}
+
+static void verdict_reset(struct engine *e) {
+        verdict_compute(&e->verdict_params, &(struct verdict_input) {}, &e->verdict);
+        e->verdict_candidate = VERDICT_NONE;
+        e->verdict_candidate_n = 0;
+}
+
+int engine_new(const struct config *config, struct engine **ret) {
+        struct history_params p;
+        int r = engine_history_params(config, &p);
+        if (r < 0)
+                return r;
+        struct engine *e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->config = *config;
+        verdict_params_default(&e->verdict_params);
+        for (int k = 0; k < _MEMINFO_KEY_MAX; k++)
+                e->meminfo_id[k] = -1;
+        e->derived_unreclaimable_id = e->derived_reclaimable_id = -1;
+        r = history_new(&p, on_retire, e, &e->history);
+        if (r < 0) {
+                free(e);
+                return r;
+        }
+        verdict_reset(e);
+        *ret = e;
+        return 0;
+}
+
+void engine_free(struct engine *e) {
+        if (!e)
+                return;
+        history_free(e->history);
+        free(e->caches);
+        free(e->order);
+        free(e->verdict_caches);
+        free(e);
+}
+
+const struct config *engine_config(const struct engine *e) {
+        return &e->config;
+}
+
+static int rule_index(const struct config *config, const char *name, bool reclaimable) {
+        const struct config_rule *rule = config_rule_for(config, name, reclaimable);
+        return rule ? (int) (rule - config->rules) : -1;
+}
+
+int engine_reconfigure(struct engine *e, const struct config *config) {
+        struct history_params p;
+        int r = engine_history_params(config, &p);
+        if (r < 0)
+                return r;
+        if (memcmp(&p, history_params(e->history), sizeof p) != 0) {
+                struct history *h;
+                r = history_new_from(&p, e->history, on_retire, e, &h);
+                if (r < 0)
+                        return r;
+                history_free(e->history);
+                e->history = h;
+        }
+        e->config = *config;
+        for (uint32_t id = 0; id < e->caches_allocated; id++) {
+                struct cache *c = &e->caches[id];
+                if (!c->used)
+                        continue;
+                c->rule = rule_index(&e->config, history_series_name(e->history, id), c->reclaimable);
+                c->next_fit_usec = 0;
+        }
+        e->next_verdict_usec = 0;
+        return 0;
+}
+
+static int caches_reserve(struct engine *e, uint32_t id) {
+        if (id < e->caches_allocated)
+                return 0;
+        uint32_t n = e->caches_allocated ? e->caches_allocated : 256;
+        while (n <= id)
+                n *= 2;
+        struct cache *a = realloc(e->caches, n * sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        memset(a + e->caches_allocated, 0, (n - e->caches_allocated) * sizeof *a);
+        e->caches = a;
+        struct verdict_cache *v = realloc(e->verdict_caches, n * sizeof *v);
+        if (!v)
+                return -ENOMEM; /* caches stays grown; caches_allocated tells the truth below */
+        e->verdict_caches = v;
+        e->caches_allocated = n;
+        return 0;
+}
+
+static uint64_t window_of(const struct engine *e, const struct cache *c) {
+        if (c->rule >= 0 && e->config.rules[c->rule].window_usec > 0)
+                return e->config.rules[c->rule].window_usec;
+        return ENGINE_DEFAULT_WINDOW_USEC;
+}
+
+static uint64_t fit_period(const struct engine *e, uint64_t window_usec) {
+        uint64_t p = window_usec / ENGINE_FITS_PER_WINDOW;
+        return p > e->config.interval_usec ? p : e->config.interval_usec;
+}
+
+/* A cache seen for the first time: its series, rule and state. */
+static int cache_add(struct engine *e, const char *name, engine_reclaimable_fn reclaimable, void *userdata,
+                     uint32_t *ret_id) {
+        int id = history_series_add(e->history, ENGINE_SERIES_CACHE, name, 2);
+        if (id < 0)
+                return id;
+        int r = caches_reserve(e, (uint32_t) id);
+        if (r < 0) {
+                history_series_remove(e->history, (uint32_t) id);
+                return r;
+        }
+        struct cache *c = &e->caches[id];
+        memset(c, 0, sizeof *c);
+        c->used = true;
+        r = reclaimable ? reclaimable(name, userdata) : -EOPNOTSUPP;
+        c->reclaimable = r < 0 ? slabname_guess_reclaimable(name) : r > 0;
+        c->rule = rule_index(&e->config, name, c->reclaimable);
+        c->first_usec = c->last_change_usec = e->last_usec;
+        /* Spread the first fits of caches that appear together. */
+        uint64_t period = fit_period(e, window_of(e, c));
+        c->next_fit_usec = e->last_usec + ((uint64_t) id * e->config.interval_usec) % period;
+        *ret_id = (uint32_t) id;
+        return 0;
+}
+
+static int order_reserve(struct engine *e, size_t n) {
+        if (n <= e->order_allocated)
+                return 0;
+        uint32_t *a = realloc(e->order, n * sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        e->order = a;
+        e->order_allocated = n;
+        return 0;
+}
+
+static int feed_slabinfo(struct engine *e, const struct slabinfo *si, engine_reclaimable_fn reclaimable,
+                         void *userdata, uint64_t *ret_unrec, uint64_t *ret_rec) {
+        uint64_t unrec = 0, rec = 0;
+        int r = order_reserve(e, si->n_caches);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < si->n_caches; i++) {
+                const struct slabinfo_cache *sc = &si->caches[i];
+                uint32_t id = UINT32_MAX;
+                if (i < e->order_n && e->order[i] < e->caches_allocated) {
+                        const char *name = history_series_name(e->history, e->order[i]);
+                        if (name && e->caches[e->order[i]].used && strcmp(name, sc->name) == 0)
+                                id = e->order[i];
+                }
+                if (id == UINT32_MAX) {
+                        int found = history_series_find(e->history, ENGINE_SERIES_CACHE, sc->name);
+                        if (found >= 0)
+                                id = (uint32_t) found;
+                        else if (cache_add(e, sc->name, reclaimable, userdata, &id) < 0) {
+                                /* Over the series limit or out of memory: skip it. */
+                                e->order[i] = UINT32_MAX;
+                                continue;
+                        }
+                }
+                e->order[i] = id;
+                struct cache *c = &e->caches[id];
+                if (c->seen_sample == e->n_samples)
+                        continue; /* the same name twice in one file: keep the first */
+                bool was_present = c->seen_sample + 1 == e->n_samples;
+                if (!was_present || sc->active_objs != c->active_objs)
+                        c->last_change_usec = e->last_usec;
+                c->seen_sample = e->n_samples;
+                c->active_objs = sc->active_objs;
+                c->num_objs = sc->num_objs;
+                c->num_slabs = sc->num_slabs;
+                c->objsize = sc->objsize;
+                c->objperslab = sc->objperslab;
+                c->pagesperslab = sc->pagesperslab;
+                (void) history_set(e->history, id, sc->active_objs, sc->num_slabs);
+                detect_observe(&c->det, e->last_usec, sc->active_objs);
+                uint64_t bytes = slabinfo_cache_bytes(sc, e->page_size);
+                if (c->reclaimable)
+                        rec += bytes;
+                else
+                        unrec += bytes;
+        }
+        e->order_n = si->n_caches;
+        *ret_unrec = unrec;
+        *ret_rec = rec;
+        return 0;
+}
+
+static void set_series(struct engine *e, int *id, unsigned kind, const char *name, uint64_t value) {
+        if (*id < 0) {
+                int r = history_series_add(e->history, kind, name, 1);
+                if (r < 0)
+                        return;
+                *id = r;
+        }
+        (void) history_set(e->history, (uint32_t) *id, value, 0);
+}
+
+static enum history_tier tier_for(const struct engine *e, uint64_t window_usec) {
+        const struct history_params *p = history_params(e->history);
+        if (window_usec <= p->span_usec[HISTORY_TIER_RAW])
+                return HISTORY_TIER_RAW;
+        if (window_usec <= p->span_usec[HISTORY_TIER_MINUTE])
+                return HISTORY_TIER_MINUTE;
+        return HISTORY_TIER_HOUR;
+}
+
+/* Read series @id over the window ending now into @t (seconds before now)
+ * and @y. Returns the count. */
+static size_t window_points(const struct engine *e, uint32_t id, uint64_t window_usec, double *t, double *y) {
+        struct history_point pts[ENGINE_FIT_POINTS];
+        uint64_t since = e->last_usec > window_usec ? e->last_usec - window_usec : 0;
+        int n = history_read_spread(e->history, id, tier_for(e, window_usec), since, pts, ENGINE_FIT_POINTS);
+        for (int i = 0; i < n; i++) {
+                /* Seconds before now: small numbers keep the doubles exact. */
+                t[i] = -(double) (e->last_usec - pts[i].t_usec) / USEC_PER_SEC;
+                y[i] = pts[i].last;
+        }
+        return n > 0 ? (size_t) n : 0;
+}
+
+/* Enough of the window is covered to judge. */
+static bool fit_decided(const struct growth_fit *f, uint64_t window_usec) {
+        return f->n >= ENGINE_FIT_MIN_POINTS && f->span_sec * USEC_PER_SEC * 2 >= (double) window_usec;
+}
+
+/* Fit series @id over the window ending now. False if too few points. */
+static bool fit_series(const struct engine *e, uint32_t id, uint64_t window_usec, struct growth_fit *ret) {
+        double t[ENGINE_FIT_POINTS], y[ENGINE_FIT_POINTS];
+        size_t n = window_points(e, id, window_usec, t, y);
+        if (n == 0 || growth_fit(t, y, n, ret) < 0)
+                return false;
+        return fit_decided(ret, window_usec);
+}
+
+static uint64_t cache_bytes(const struct engine *e, const struct cache *c) {
+        return c->num_slabs * c->pagesperslab * (uint64_t) e->page_size;
+}
+
+/* Slab memory one object takes, its share of the slab's pages included. */
+static double bytes_per_object(const struct engine *e, const struct cache *c) {
+        if (c->objperslab > 0 && c->pagesperslab > 0)
+                return (double) c->pagesperslab * e->page_size / c->objperslab;
+        return c->objsize;
+}
+
+/* Below this trend the rates are not refitted at every evaluation: the
+ * rule cannot hold, and churning caches are the costly majority. */
+static double trend_gate(const struct engine *e, const struct cache *c) {
+        double need = e->verdict_params.min_trend;
+        if (c->rule >= 0 && e->config.rules[c->rule].min_trend < need)
+                need = e->config.rules[c->rule].min_trend;
+        return need * ENGINE_TREND_GATE;
+}
+
+static void measure_cache(const struct engine *e, uint32_t id, struct cache *c) {
+        struct detect_measure *m = &c->m;
+        uint64_t window = window_of(e, c);
+        bool present = c->seen_sample == e->n_samples;
+        struct detect_measure old = *m;
+        *m = (struct detect_measure) {
+                .t_usec = e->last_usec,
+                .active_objs = c->active_objs,
+                .bytes = cache_bytes(e, c),
+        };
+        if (!present)
+                return;
+        if (c->last_change_usec <= c->first_usec || c->last_change_usec + window <= e->last_usec) {
+                /* Flat over the whole window (or since it appeared): nothing to fit. */
+                m->decided = e->last_usec - c->first_usec >= window / 2;
+                c->slope_usec = e->last_usec;
+                return;
+        }
+        double t[ENGINE_FIT_POINTS], y[ENGINE_FIT_POINTS];
+        size_t n = window_points(e, id, window, t, y);
+        struct growth_fit f;
+        /* Too short a span even before a reset is looked for: skip the fit. */
+        if (n < ENGINE_FIT_MIN_POINTS || (t[n - 1] - t[0]) * USEC_PER_SEC * 2 < (double) window)
+                return;
+        if (growth_fit_trend(t, y, n, &f) < 0 || !fit_decided(&f, window))
+                return;
+        m->decided = true;
+        m->trend = f.trend;
+        double gate = trend_gate(e, c);
+        if (f.trend < gate && gate > 0 && c->det.state != DETECT_TRIPPED && old.decided &&
+            e->last_usec - c->slope_usec < window) {
+                /* Rates from the last full fit, at most a window old. */
+                m->objs_per_min = old.objs_per_min;
+                m->bytes_per_hour = old.bytes_per_hour;
+                m->percent_per_hour = old.percent_per_hour;
+                return;
+        }
+        if (growth_fit(t, y, n, &f) < 0)
+                return;
+        c->slope_usec = e->last_usec;
+        m->objs_per_min = f.slope_per_sec * 60;
+        m->bytes_per_hour = f.slope_per_sec * 3600 * bytes_per_object(e, c);
+        /* Relative to the fitted size at the window start; an empty cache
+         * counts as one slab, so a first slab is not "infinite" growth. */
+        double base = f.start_value;
+        double floor = c->objperslab > 0 ? c->objperslab : 1;
+        if (base < floor)
+                base = floor;
+        m->percent_per_hour = f.slope_per_sec * 3600 / base * 100;
+}
+
+static void emit(const struct engine *e, enum engine_event_type type, const struct cache *c, uint32_t id,
+                 engine_event_fn on_event, void *userdata) {
+        if (!on_event)
+                return;
+        struct engine_event ev = {
+                .type = type,
+                .t_usec = e->last_usec,
+                .verdict_flags = e->verdict.flags,
+                .verdict_text = e->verdict.text,
+                .rule_match = "",
+        };
+        if (c) {
+                ev.cache = history_series_name(e->history, id);
+                ev.reclaimable = c->reclaimable;
+                ev.objs_per_min = c->m.objs_per_min;
+                ev.bytes_per_hour = c->m.bytes_per_hour;
+                ev.percent_per_hour = c->m.percent_per_hour;
+                ev.trend = c->m.trend;
+                ev.active_objs = c->active_objs;
+                ev.bytes = cache_bytes(e, c);
+                ev.window_usec = window_of(e, c);
+                if (c->rule >= 0)
+                        ev.rule_match = e->config.rules[c->rule].match;
+        } else {
+                ev.window_usec = ENGINE_VERDICT_WINDOW_USEC;
+        }
+        on_event(&ev, userdata);
+}
+
+/* Evaluate the caches due; their events wait in c->pending. Returns how
+ * many events wait, and in @ret_trips how many are trips. */
+static unsigned evaluate_caches(struct engine *e, unsigned *ret_trips) {
+        unsigned n = 0, trips = 0;
+        uint32_t end = history_series_end(e->history);
+        if (end > e->caches_allocated)
+                end = e->caches_allocated;
+        for (uint32_t id = 0; id < end; id++) {
+                struct cache *c = &e->caches[id];
+                if (!c->used || e->last_usec < c->next_fit_usec)
+                        continue;
+                uint64_t window = window_of(e, c);
+                c->next_fit_usec = e->last_usec + fit_period(e, window);
+                bool present = c->seen_sample == e->n_samples;
+                if (!present && c->det.state == DETECT_PENDING)
+                        c->det.state = DETECT_OK;
+                measure_cache(e, id, c);
+                c->measured = c->m.decided;
+                const struct config_rule *rule = c->rule >= 0 ? &e->config.rules[c->rule] : NULL;
+                if (rule)
+                        c->pending = detect_step(&c->det, rule, &e->config.alert, &c->m);
+                else {
+                        /* No rule applies any more: a trip cannot stand. */
+                        c->pending = c->det.state == DETECT_TRIPPED ? DETECT_EVENT_CLEARED : DETECT_EVENT_NONE;
+                        c->det.state = DETECT_OK;
+                }
+                if (c->pending != DETECT_EVENT_NONE)
+                        n++;
+                if (c->pending == DETECT_EVENT_TRIP)
+                        trips++;
+        }
+        *ret_trips = trips;
+        return n;
+}
+
+static void emit_pending(struct engine *e, engine_event_fn on_event, void *userdata) {
+        static const enum engine_event_type types[] = {
+                [DETECT_EVENT_TRIP] = ENGINE_EVENT_TRIP,
+                [DETECT_EVENT_RETRIP] = ENGINE_EVENT_RETRIP,
+                [DETECT_EVENT_CLEARED] = ENGINE_EVENT_CLEARED,
+        };
+        uint32_t end = history_series_end(e->history);
+        for (uint32_t id = 0; id < end && id < e->caches_allocated; id++) {
+                struct cache *c = &e->caches[id];
+                if (!c->used || c->pending == DETECT_EVENT_NONE)
+                        continue;
+                enum detect_event ev = c->pending;
+                c->pending = DETECT_EVENT_NONE;
+                emit(e, types[ev], c, id, on_event, userdata);
+        }
+}
+
+/* Growth of a kB series over the verdict window, in bytes. */
+static struct verdict_growth growth_kb(const struct engine *e, int id) {
+        struct verdict_growth g = {};
+        struct growth_fit f;
+        if (id < 0 || !fit_series(e, (uint32_t) id, ENGINE_VERDICT_WINDOW_USEC, &f))
+                return g;
+        g.known = true;
+        g.bytes_per_hour = f.slope_per_sec * 3600 * KIB;
+        g.trend = f.trend;
+        return g;
+}
+
+/* Judge again when due, or now when @trips caches just tripped. True if the
+ * published verdict changed. */
+static bool evaluate_verdict(struct engine *e, unsigned trips) {
+        if (e->last_usec < e->next_verdict_usec && trips == 0)
+                return false;
+        e->next_verdict_usec = e->last_usec + fit_period(e, ENGINE_VERDICT_WINDOW_USEC);
+
+        struct verdict_input in = {
+                .sunreclaim = growth_kb(e, e->meminfo_id[MEMINFO_SUNRECLAIM]),
+                .vmalloc_used = growth_kb(e, e->meminfo_id[MEMINFO_VMALLOC_USED]),
+                .anon_pages = growth_kb(e, e->meminfo_id[MEMINFO_ANON_PAGES]),
+                .shmem = growth_kb(e, e->meminfo_id[MEMINFO_SHMEM]),
+                .have_slabinfo = e->have_slabinfo,
+                .caches = e->verdict_caches,
+        };
+        if (e->have_slabinfo)
+                in.slab_unreclaimable = growth_kb(e, e->derived_unreclaimable_id);
+        /* Caches to name: the tripped ones, and unreclaimable ones that grow
+         * steadily even if below their rule. */
+        uint32_t end = history_series_end(e->history);
+        for (uint32_t id = 0; id < end && id < e->caches_allocated; id++) {
+                const struct cache *c = &e->caches[id];
+                if (!c->used || !c->measured || c->seen_sample != e->n_samples)
+                        continue;
+                bool tripped = c->det.state == DETECT_TRIPPED;
+                if (!tripped && (c->reclaimable || c->m.trend < e->verdict_params.min_trend))
+                        continue;
+                e->verdict_caches[in.n_caches++] = (struct verdict_cache) {
+                        .name = history_series_name(e->history, id),
+                        .bytes_per_hour = c->m.bytes_per_hour,
+                        .tripped = tripped,
+                };
+        }
+
+        struct verdict v;
+        verdict_compute(&e->verdict_params, &in, &v);
+        if (v.flags == e->verdict.flags) {
+                e->verdict = v; /* same judgement, fresher numbers */
+                e->verdict_candidate_n = 0;
+                return false;
+        }
+        if (v.flags != e->verdict_candidate || e->verdict_candidate_n == 0) {
+                e->verdict_candidate = v.flags;
+                e->verdict_candidate_n = 1;
+        } else
+                e->verdict_candidate_n++;
+        /* A trip is evidence enough: it held for its rule's `for` already. */
+        bool tripped_slab = trips > 0 && (v.flags & VERDICT_SLAB) && !(e->verdict.flags & VERDICT_SLAB);
+        if (e->verdict_candidate_n < ENGINE_VERDICT_HOLD && !tripped_slab)
+                return false;
+        e->verdict = v;
+        e->verdict_candidate_n = 0;
+        return true;
+}
+
+int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, const struct meminfo *mi,
+                uint32_t page_size, engine_reclaimable_fn reclaimable, engine_event_fn on_event,
+                void *userdata) {
+        if (!e || page_size == 0)
+                return -EINVAL;
+        int r = history_begin_sample(e->history, t_usec);
+        if (r < 0)
+                return r;
+        e->n_samples++;
+        e->last_usec = t_usec;
+        e->page_size = page_size;
+        e->have_slabinfo = si != NULL;
+
+        uint64_t unrec = 0, rec = 0;
+        if (si) {
+                r = feed_slabinfo(e, si, reclaimable, userdata, &unrec, &rec);
+                if (r < 0) {
+                        history_end_sample(e->history);
+                        return r;
+                }
+                set_series(e, &e->derived_unreclaimable_id, ENGINE_SERIES_DERIVED,
+                           ENGINE_DERIVED_SLAB_UNRECLAIMABLE, unrec / 1024);
+                set_series(e, &e->derived_reclaimable_id, ENGINE_SERIES_DERIVED,
+                           ENGINE_DERIVED_SLAB_RECLAIMABLE, rec / 1024);
+        }
+        if (mi)
+                for (int k = 0; k < _MEMINFO_KEY_MAX; k++) {
+                        uint64_t v;
+                        if (meminfo_get(mi, (enum meminfo_key) k, &v))
+                                set_series(e, &e->meminfo_id[k], ENGINE_SERIES_MEMINFO,
+                                           meminfo_key_name((enum meminfo_key) k), v);
+                }
+        history_end_sample(e->history);
+
+        /* Cache events go out after the verdict is judged, so a trip
+         * carries the verdict it caused; the verdict change follows them. */
+        unsigned trips;
+        unsigned n_events = evaluate_caches(e, &trips);
+        bool changed = evaluate_verdict(e, trips);
+        if (n_events > 0)
+                emit_pending(e, on_event, userdata);
+        if (changed)
+                emit(e, ENGINE_EVENT_VERDICT, NULL, 0, on_event, userdata);
+        return 0;
+}
+
+uint64_t engine_n_samples(const struct engine *e) {
+        return e->n_samples;
+}
+
+uint64_t engine_last_usec(const struct engine *e) {
+        return e->last_usec;
+}
+
+const struct verdict *engine_verdict(const struct engine *e) {
+        return &e->verdict;
+}
+
+const struct history *engine_history(const struct engine *e) {
+        return e->history;
+}
+
+static void cache_info(const struct engine *e, uint32_t id, struct engine_cache_info *ret) {
+        const struct cache *c = &e->caches[id];
+        *ret = (struct engine_cache_info) {
+                .name = history_series_name(e->history, id),
+                .series_id = id,
+                .present = c->seen_sample == e->n_samples,
+                .reclaimable = c->reclaimable,
+                .state = c->det.state,
+                .active_objs = c->active_objs,
+                .num_objs = c->num_objs,
+                .bytes = cache_bytes(e, c),
+                .objsize = c->objsize,
+                .rates_known = c->measured,
+                .objs_per_min = c->m.objs_per_min,
+                .bytes_per_hour = c->m.bytes_per_hour,
+                .percent_per_hour = c->m.percent_per_hour,
+                .trend = c->m.trend,
+                .window_usec = window_of(e, c),
+                .rule_match = c->rule >= 0 ? e->config.rules[c->rule].match : "",
+                .tripped_since_usec = c->det.state == DETECT_TRIPPED ? c->det.tripped_since_usec : 0,
+        };
+}
+
+int engine_foreach_cache(const struct engine *e, engine_cache_fn cb, void *userdata) {
+        uint32_t end = history_series_end(e->history);
+        for (uint32_t id = 0; id < end && id < e->caches_allocated; id++) {
+                if (!e->caches[id].used)
+                        continue;
+                struct engine_cache_info info;
+                cache_info(e, id, &info);
+                int r = cb(&info, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int engine_cache_get(const struct engine *e, const char *name, struct engine_cache_info *ret) {
+        int id = history_series_find(e->history, ENGINE_SERIES_CACHE, name);
+        if (id < 0 || (uint32_t) id >= e->caches_allocated || !e->caches[id].used)
+                return -ENOENT;
+        cache_info(e, (uint32_t) id, ret);
+        return 0;
+}
+
+int engine_cache_history(const struct engine *e, const char *name, enum history_tier tier,
+                         uint64_t since_usec, struct history_point *ret, size_t n) {
+        int id = history_series_find(e->history, ENGINE_SERIES_CACHE, name);
+        if (id < 0)
+                return -ENOENT;
+        return history_read(e->history, (uint32_t) id, tier, since_usec, ret, n);
+}
+
+int engine_meminfo_history(const struct engine *e, enum meminfo_key key, enum history_tier tier,
+                           uint64_t since_usec, struct history_point *ret, size_t n) {
+        if ((unsigned) key >= _MEMINFO_KEY_MAX)
+                return -EINVAL;
+        if (e->meminfo_id[key] < 0)
+                return -ENOENT;
+        return history_read(e->history, (uint32_t) e->meminfo_id[key], tier, since_usec, ret, n);
+}

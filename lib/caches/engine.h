@@ -1,0 +1,164 @@
+/* engine — the detection pipeline the daemon and `slabwatchctl replay` share.
+ *
+ * Each sample (meminfo + slabinfo at one instant) goes into the tiered
+ * history; each cache's growth is fitted over its rule's window (at most
+ * ENGINE_FITS_PER_WINDOW times per window, only when its count moved, and the
+ * rate only when the trend could let the rule hold),
+ * the rule's thresholds drive the trip / re-alert / clear state machine, and
+ * the verdict says where memory goes. Events come back through a callback,
+ * during engine_feed(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "caches/detect.h"
+#include "caches/history.h"
+#include "memory/meminfo.h"
+#include "caches/slabinfo.h"
+#include "memory/verdict.h"
+
+/* How often per window span a cache is evaluated: a decision may wait
+ * window / this (30 s for a 5-minute window); the cost per sample falls
+ * with it. Caches that appear together are spread over that period. */
+#define ENGINE_FITS_PER_WINDOW 10
+/* Rates are refitted at every evaluation only when the trend reaches this
+ * share of the rule's min_trend (else once per window): the rule cannot
+ * hold below it, and most caches churn without a trend. */
+#define ENGINE_TREND_GATE 0.8
+/* Points one fit uses; longer windows are thinned evenly (≤ GROWTH_POINTS_MAX). */
+#define ENGINE_FIT_POINTS 24
+/* Fewer points than this in a window, or a span under half the window: no decision. */
+#define ENGINE_FIT_MIN_POINTS 4
+/* Window of the verdict's fits. */
+#define ENGINE_VERDICT_WINDOW_USEC (15 * HISTORY_MINUTE_USEC)
+/* A verdict must come out the same this many evaluations in a row to replace
+ * the current one: a verdict that flaps says nothing. */
+#define ENGINE_VERDICT_HOLD 2
+/* Rule without a window (never from a validated config): this one. */
+#define ENGINE_DEFAULT_WINDOW_USEC (10 * HISTORY_MINUTE_USEC)
+
+/* Series namespaces in the engine's history. */
+enum engine_series_kind {
+        ENGINE_SERIES_CACHE,    /* active_objs, num_slabs of a slab cache */
+        ENGINE_SERIES_MEMINFO,  /* a meminfo key, as printed (kB or count) */
+        ENGINE_SERIES_DERIVED,  /* sums the engine computes, kB */
+};
+
+/* Derived series names. */
+#define ENGINE_DERIVED_SLAB_UNRECLAIMABLE "slab_unreclaimable_kb"
+#define ENGINE_DERIVED_SLAB_RECLAIMABLE "slab_reclaimable_kb"
+
+enum engine_event_type {
+        ENGINE_EVENT_TRIP,
+        ENGINE_EVENT_RETRIP,
+        ENGINE_EVENT_CLEARED,
+        ENGINE_EVENT_VERDICT,   /* the verdict's flags changed */
+};
+
+struct engine_event {
+        enum engine_event_type type;
+        uint64_t t_usec;                /* the sample's time */
+        const char *cache;              /* NULL for ENGINE_EVENT_VERDICT */
+        bool reclaimable;
+        double objs_per_min;
+        double bytes_per_hour;
+        double percent_per_hour;
+        double trend;                   /* Kendall tau-b over the window */
+        uint64_t active_objs;
+        uint64_t bytes;                 /* slab memory of the cache now */
+        uint64_t window_usec;
+        const char *rule_match;         /* the matched rule's glob, "" for none */
+        unsigned verdict_flags;         /* the verdict at the time of the event */
+        const char *verdict_text;
+};
+
+/* Is @cache reclaimable (sysfs reclaim_account)? 1, 0, or -errno to fall
+ * back to the slabname guess. Called once per new cache name. */
+typedef int (*engine_reclaimable_fn)(const char *cache, void *userdata);
+
+/* Receives every event; @ev and its strings live until it returns. */
+typedef void (*engine_event_fn)(const struct engine_event *ev, void *userdata);
+
+/* A cache as the engine sees it now. */
+struct engine_cache_info {
+        const char *name;
+        uint32_t series_id;
+        bool present;                   /* in the newest sample */
+        bool reclaimable;
+        enum detect_state state;
+        uint64_t active_objs;
+        uint64_t num_objs;
+        uint64_t bytes;
+        uint32_t objsize;
+        bool rates_known;               /* the last fit had enough samples */
+        double objs_per_min;
+        double bytes_per_hour;
+        double percent_per_hour;
+        double trend;
+        uint64_t window_usec;
+        const char *rule_match;         /* "" when no rule matches */
+        uint64_t tripped_since_usec;    /* 0 unless tripped */
+};
+
+/* Called per cache by engine_foreach_cache(); a negative return stops the walk. */
+typedef int (*engine_cache_fn)(const struct engine_cache_info *info, void *userdata);
+
+struct engine;
+
+/* A new engine for @config (copied). -EINVAL for an unusable config
+ * (interval or history spans), -E2BIG, -ENOMEM. */
+int engine_new(const struct config *config, struct engine **ret);
+
+/* Free @e; NULL is a no-op. */
+void engine_free(struct engine *e);
+
+/* Take @config (copied): history is kept (resized to the new spans, newest
+ * kept), rules are matched again. On error the old config stays in force. */
+int engine_reconfigure(struct engine *e, const struct config *config);
+
+/* The config in force. */
+const struct config *engine_config(const struct engine *e);
+
+/* Feed one sample taken at @t_usec (after the previous one). @si is NULL when
+ * slabinfo could not be read, @mi NULL when meminfo could not. @page_size in
+ * bytes. @reclaimable may be NULL (names are guessed); @on_event may be NULL.
+ * Returns 0, -EINVAL (time not after the last sample), -ENOMEM. */
+int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, const struct meminfo *mi,
+                uint32_t page_size, engine_reclaimable_fn reclaimable, engine_event_fn on_event,
+                void *userdata);
+
+/* Samples fed, and the newest one's time (0 before the first). */
+uint64_t engine_n_samples(const struct engine *e);
+uint64_t engine_last_usec(const struct engine *e);
+
+/* The current verdict (VERDICT_NONE before there is enough history). */
+const struct verdict *engine_verdict(const struct engine *e);
+
+/* Call @cb for every cache in history (present or not), in series id order.
+ * Returns 0 or @cb's negative return. */
+int engine_foreach_cache(const struct engine *e, engine_cache_fn cb, void *userdata);
+
+/* The cache named @name. 0 or -ENOENT. */
+int engine_cache_get(const struct engine *e, const char *name, struct engine_cache_info *ret);
+
+/* History of cache @name (min/max/last of active_objs; aux = num_slabs):
+ * as history_read(). -ENOENT for an unknown cache. */
+int engine_cache_history(const struct engine *e, const char *name, enum history_tier tier,
+                         uint64_t since_usec, struct history_point *ret, size_t n);
+
+/* History of meminfo @key (kB, or a count): as history_read(). -ENOENT if
+ * the key was never seen. */
+int engine_meminfo_history(const struct engine *e, enum meminfo_key key, enum history_tier tier,
+                           uint64_t since_usec, struct history_point *ret, size_t n);
+
+/* The history itself, for exports and statistics. */
+const struct history *engine_history(const struct engine *e);
+
+/* The history parameters @config asks for. -EINVAL if unusable. */
+int engine_history_params(const struct config *config, struct history_params *ret);
+
+/* "trip", "retrip", "cleared", "verdict". */
+const char *engine_event_type_name(enum engine_event_type type);

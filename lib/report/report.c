@@ -1,0 +1,598 @@
+#include "report/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Version of the report.json layout; bump when a field changes meaning. */
+#define REPORT_FORMAT_VERSION 1
+
+/* Frames that belong to the allocator, the tracing machinery or generic
+ * allocation wrappers: the suspect is the first frame past them. Prefixes,
+ * so the _noprof, _node, _lru and _trace spellings of every release match. */
+static const char *const report_noise_prefixes[] = {
+        "trace_event_raw_event_",
+        "perf_trace_",
+        "__traceiter_",
+        "__trace_stack",
+        "__ftrace_trace_stack",
+        "ftrace_",
+        "stack_trace_save",
+        "show_stack",
+        "dump_stack",
+        "__dump_stack",
+        "set_track",
+        "alloc_debug_processing",
+        "free_debug_processing",
+        "slab_post_alloc_hook",
+        "slab_alloc",
+        "___slab_alloc",
+        "__slab_alloc",
+        "slab_free",
+        "__slab_free",
+        "kmem_cache_alloc",
+        "__kmem_cache_alloc",
+        "kmem_cache_zalloc",
+        "kmem_cache_free",
+        "kmalloc",
+        "__kmalloc",
+        "__do_kmalloc",
+        "kzalloc",
+        "kcalloc",
+        "kmalloc_array",
+        "krealloc",
+        "__krealloc",
+        "kvmalloc",
+        "__kvmalloc",
+        "kfree",
+        "kvfree",
+        "kmemdup",
+        "kstrdup",
+        "kstrndup",
+        "memdup_user",
+        "vmemdup_user",
+        /* Every socket family allocates through these two: the family's
+         * create function (inet_create, unix_create1) says more. */
+        "sk_prot_alloc",
+        "sk_alloc",
+};
+
+int report_new(struct report **ret) {
+        struct report *r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        *ret = r;
+        return 0;
+}
+
+void report_strv_done(struct report_strv *v) {
+        if (!v)
+                return;
+        for (size_t i = 0; i < v->n; i++)
+                free(v->v[i]);
+        free(v->v);
+        v->v = NULL;
+        v->n = 0;
+}
+
+void report_free(struct report *r) {
+        if (!r)
+                return;
+        report_strv_done(&r->aliases);
+        report_strv_done(&r->methods);
+        report_strv_done(&r->advice);
+        report_strv_done(&r->warnings);
+        for (size_t i = 0; i < r->n_call_sites; i++)
+                report_strv_done(&r->call_sites[i].frames);
+        free(r->call_sites);
+        for (size_t i = 0; i < r->n_stacks; i++)
+                report_strv_done(&r->stacks[i].frames);
+        free(r->stacks);
+        free(r);
+}
+
+int report_strv_add(struct report_strv *v, const char *s) {
+        char **nv, *copy;
+
+        if (v->n >= REPORT_STRV_MAX)
+                return -E2BIG;
+        copy = strdup(s ? s : "");
+        if (!copy)
+                return -ENOMEM;
+        nv = realloc(v->v, (v->n + 1) * sizeof *nv);
+        if (!nv) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nv[v->n++] = copy;
+        v->v = nv;
+        return 0;
+}
+
+int report_strv_addf(struct report_strv *v, const char *fmt, ...) {
+        char buf[REPORT_TEXT_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        return report_strv_add(v, buf);
+}
+
+bool report_strv_contains(const struct report_strv *v, const char *s) {
+        for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* Grow @*array of @elem_size elements to hold one more. */
+static int grow(void **array, size_t *allocated, size_t n, size_t elem_size) {
+        size_t want;
+        void *p;
+
+        if (n < *allocated)
+                return 0;
+        want = *allocated ? *allocated * 2 : 16;
+        p = realloc(*array, want * elem_size);
+        if (!p)
+                return -ENOMEM;
+        memset((char *) p + *allocated * elem_size, 0, (want - *allocated) * elem_size);
+        *array = p;
+        *allocated = want;
+        return 0;
+}
+
+struct report_stack *report_add_stack(struct report *r, const char *const *frames, size_t n_frames) {
+        struct report_stack *s;
+
+        if (r->n_stacks >= REPORT_STACKS_MAX)
+                return NULL;
+        if (grow((void **) &r->stacks, &r->stacks_allocated, r->n_stacks, sizeof *r->stacks) < 0)
+                return NULL;
+        s = &r->stacks[r->n_stacks];
+        memset(s, 0, sizeof *s);
+        for (size_t i = 0; i < n_frames && i < REPORT_FRAMES_MAX; i++)
+                if (report_strv_add(&s->frames, frames[i]) < 0) {
+                        report_strv_done(&s->frames);
+                        return NULL;
+                }
+        if (n_frames > REPORT_FRAMES_MAX && report_strv_add(&s->frames, "...") < 0) {
+                report_strv_done(&s->frames);
+                return NULL;
+        }
+        r->n_stacks++;
+        return s;
+}
+
+struct report_callsite *report_add_callsite(struct report *r) {
+        struct report_callsite *c;
+
+        if (r->n_call_sites >= REPORT_CALLSITES_MAX)
+                return NULL;
+        if (grow((void **) &r->call_sites, &r->call_sites_allocated, r->n_call_sites, sizeof *r->call_sites) < 0)
+                return NULL;
+        c = &r->call_sites[r->n_call_sites++];
+        memset(c, 0, sizeof *c);
+        return c;
+}
+
+/* Three-way compare of two u64 for a descending order. */
+static int desc_u64(uint64_t a, uint64_t b) {
+        return a > b ? -1 : a < b ? 1 : 0;
+}
+
+static int stack_cmp(const void *pa, const void *pb, void *ctx) {
+        const struct report_stack *base = ctx;
+        const struct report_stack *a = &base[*(const size_t *) pa], *b = &base[*(const size_t *) pb];
+        int c;
+
+        if ((c = desc_u64(a->outstanding, b->outstanding)) != 0)
+                return c;
+        if ((c = desc_u64(a->allocs, b->allocs)) != 0)
+                return c;
+        if ((c = desc_u64(a->bytes, b->bytes)) != 0)
+                return c;
+        return desc_u64(*(const size_t *) pb, *(const size_t *) pa);
+}
+
+static int callsite_cmp(const void *pa, const void *pb, void *ctx) {
+        const struct report_callsite *base = ctx;
+        const struct report_callsite *a = &base[*(const size_t *) pa], *b = &base[*(const size_t *) pb];
+        int c;
+
+        /* Allocation sites before free sites: the question is who allocates. */
+        if (a->free_site != b->free_site)
+                return a->free_site ? 1 : -1;
+        if (a->delta != b->delta)
+                return a->delta > b->delta ? -1 : 1;
+        if ((c = desc_u64(a->count_last, b->count_last)) != 0)
+                return c;
+        return desc_u64(*(const size_t *) pb, *(const size_t *) pa);
+}
+
+/* Stable sort through an index array (qsort is not stable). */
+static void sort_stable(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *)) {
+        size_t *idx;
+        char *tmp;
+
+        if (n < 2)
+                return;
+        idx = malloc(n * sizeof *idx);
+        tmp = malloc(n * size);
+        if (!idx || !tmp) {
+                /* Out of memory: leave the order as it came (already ranked
+                 * by the producers in practice) rather than fail the report. */
+                free(idx);
+                free(tmp);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof *idx, cmp, base);
+        for (size_t i = 0; i < n; i++)
+                memcpy(tmp + i * size, (char *) base + idx[i] * size, size);
+        memcpy(base, tmp, n * size);
+        free(tmp);
+        free(idx);
+}
+
+void report_rank(struct report *r) {
+        sort_stable(r->stacks, r->n_stacks, sizeof *r->stacks, stack_cmp);
+        sort_stable(r->call_sites, r->n_call_sites, sizeof *r->call_sites, callsite_cmp);
+}
+
+/* The function name inside a frame: strips "? ", "[<addr>] ", "+off/len",
+ * " [module]". Returns its start and length. */
+static const char *frame_function(const char *frame, size_t *ret_len) {
+        const char *p = frame, *e;
+
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (p[0] == '?' && p[1] == ' ')
+                p += 2;
+        if (p[0] == '[' && p[1] == '<') {
+                const char *close = strchr(p, ']');
+                if (close) {
+                        p = close + 1;
+                        while (*p == ' ')
+                                p++;
+                }
+        }
+        for (e = p; *e && *e != '+' && *e != ' ' && *e != '\t' && *e != '['; e++)
+                ;
+        *ret_len = (size_t) (e - p);
+        return p;
+}
+
+bool report_frame_is_noise(const char *frame) {
+        size_t len;
+        const char *f = frame_function(frame, &len);
+
+        if (len == 0)
+                return true;
+        for (size_t i = 0; i < sizeof report_noise_prefixes / sizeof report_noise_prefixes[0]; i++) {
+                size_t n = strlen(report_noise_prefixes[i]);
+                if (n <= len && strncmp(f, report_noise_prefixes[i], n) == 0)
+                        return true;
+        }
+        return false;
+}
+
+const char *report_suspect(const struct report_stack *s, char *buf, size_t size) {
+        const char *pick = NULL, *f;
+        size_t len;
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        if (!s || s->frames.n == 0)
+                return buf;
+        for (size_t i = 0; i < s->frames.n && !pick; i++)
+                if (!report_frame_is_noise(s->frames.v[i]))
+                        pick = s->frames.v[i];
+        f = frame_function(pick ? pick : s->frames.v[0], &len);
+        if (len >= size)
+                len = size - 1;
+        memcpy(buf, f, len);
+        buf[len] = '\0';
+        return buf;
+}
+
+const char *report_join_frames(const struct report_stack *s, const char *sep, char *buf, size_t size) {
+        static const char ellipsis[] = "...";
+        size_t pos = 0, sep_len = strlen(sep);
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        if (!s)
+                return buf;
+        for (size_t i = 0; i < s->frames.n; i++) {
+                size_t need = (i ? sep_len : 0) + strlen(s->frames.v[i]);
+                /* Keep room for the separator and the ellipsis if more follow. */
+                size_t reserve = i + 1 < s->frames.n ? sep_len + sizeof ellipsis - 1 : 0;
+                if (pos + need + reserve >= size) {
+                        if (pos + (i ? sep_len : 0) + sizeof ellipsis <= size)
+                                pos += (size_t) snprintf(buf + pos, size - pos, "%s%s", i ? sep : "", ellipsis);
+                        break;
+                }
+                pos += (size_t) snprintf(buf + pos, size - pos, "%s%s", i ? sep : "", s->frames.v[i]);
+        }
+        return buf;
+}
+
+/* json-c calls that tolerate allocation failure: the first failure sticks
+ * in @ok and the object is dropped at the end. */
+static void jadd(json_object *o, const char *key, json_object *v, bool *ok) {
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static void jappend(json_object *a, json_object *v, bool *ok) {
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static json_object *jstrv(const struct report_strv *v, bool *ok) {
+        json_object *a = json_object_new_array_ext((int) v->n);
+        if (!a) {
+                *ok = false;
+                return NULL;
+        }
+        for (size_t i = 0; i < v->n; i++)
+                jappend(a, json_object_new_string(v->v[i]), ok);
+        return a;
+}
+
+static void format_time(uint64_t realtime_usec, char *buf, size_t size) {
+        time_t t = (time_t) (realtime_usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "@%" PRIu64, realtime_usec / 1000000);
+}
+
+static json_object *json_callsite(const struct report_callsite *c, bool *ok) {
+        json_object *o = json_object_new_object();
+        if (!o) {
+                *ok = false;
+                return NULL;
+        }
+        jadd(o, "cache", json_object_new_string(c->cache), ok);
+        jadd(o, "site", json_object_new_string(c->site), ok);
+        jadd(o, "count_first", json_object_new_uint64(c->count_first), ok);
+        jadd(o, "count_last", json_object_new_uint64(c->count_last), ok);
+        jadd(o, "delta", json_object_new_int64(c->delta), ok);
+        jadd(o, "age_min", json_object_new_uint64(c->age_min), ok);
+        jadd(o, "age_avg", json_object_new_uint64(c->age_avg), ok);
+        jadd(o, "age_max", json_object_new_uint64(c->age_max), ok);
+        jadd(o, "pids", json_object_new_string(c->pids), ok);
+        jadd(o, "cpus", json_object_new_string(c->cpus), ok);
+        jadd(o, "frames", jstrv(&c->frames, ok), ok);
+        return o;
+}
+
+static json_object *json_stack(const struct report_stack *s, bool *ok) {
+        json_object *o = json_object_new_object();
+        if (!o) {
+                *ok = false;
+                return NULL;
+        }
+        jadd(o, "frames", jstrv(&s->frames, ok), ok);
+        jadd(o, "allocs", json_object_new_uint64(s->allocs), ok);
+        jadd(o, "frees", json_object_new_uint64(s->frees), ok);
+        jadd(o, "outstanding", json_object_new_uint64(s->outstanding), ok);
+        jadd(o, "oldest_age_s", json_object_new_double(s->oldest_age_s), ok);
+        jadd(o, "bytes", json_object_new_uint64(s->bytes), ok);
+        return o;
+}
+
+int report_to_json(const struct report *r, json_object **ret) {
+        json_object *o, *trig, *cs, *alloc, *freed, *stacks;
+        char when[64], suspect[REPORT_NAME_MAX], top[REPORT_TOP_STACK_MAX];
+        bool ok = true;
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        jadd(o, "format_version", json_object_new_int(REPORT_FORMAT_VERSION), &ok);
+        jadd(o, "id", json_object_new_string(r->id), &ok);
+        jadd(o, "cache", json_object_new_string(r->cache), &ok);
+        jadd(o, "aliases", jstrv(&r->aliases, &ok), &ok);
+        jadd(o, "kernel", json_object_new_string(r->kernel), &ok);
+
+        trig = json_object_new_object();
+        if (trig) {
+                jadd(trig, "on_demand", json_object_new_boolean(r->trigger.on_demand), &ok);
+                jadd(trig, "reason", json_object_new_string(r->trigger.reason), &ok);
+                jadd(trig, "objects_per_min", json_object_new_double(r->trigger.objects_per_min), &ok);
+                jadd(trig, "bytes_per_hour", json_object_new_double(r->trigger.bytes_per_hour), &ok);
+                jadd(trig, "percent_per_hour", json_object_new_double(r->trigger.percent_per_hour), &ok);
+                jadd(trig, "active_objs", json_object_new_uint64(r->trigger.active_objs), &ok);
+                jadd(trig, "window_s", json_object_new_double((double) r->trigger.window_usec / 1e6), &ok);
+        }
+        jadd(o, "trigger", trig, &ok);
+
+        jadd(o, "methods", jstrv(&r->methods, &ok), &ok);
+        jadd(o, "trace_filter", json_object_new_string(r->trace_filter), &ok);
+        format_time(r->start_realtime_usec, when, sizeof when);
+        jadd(o, "start", json_object_new_string(when), &ok);
+        jadd(o, "start_usec", json_object_new_uint64(r->start_realtime_usec), &ok);
+        jadd(o, "duration_s", json_object_new_double((double) r->duration_usec / 1e6), &ok);
+        jadd(o, "stop_reason", json_object_new_string(r->stop_reason), &ok);
+        jadd(o, "events", json_object_new_uint64(r->events), &ok);
+        jadd(o, "lost_events", json_object_new_uint64(r->lost_events), &ok);
+        jadd(o, "unmatched_frees", json_object_new_uint64(r->unmatched_frees), &ok);
+        jadd(o, "truncated", json_object_new_boolean(r->truncated), &ok);
+        if (r->truncated)
+                jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
+
+        if (r->n_stacks > 0) {
+                jadd(o, "suspect", json_object_new_string(report_suspect(&r->stacks[0], suspect, sizeof suspect)), &ok);
+                jadd(o, "top_stack", json_object_new_string(report_join_frames(&r->stacks[0], ";", top, sizeof top)), &ok);
+        } else {
+                jadd(o, "suspect", json_object_new_string(""), &ok);
+                jadd(o, "top_stack", json_object_new_string(""), &ok);
+        }
+
+        cs = json_object_new_object();
+        alloc = json_object_new_array();
+        freed = json_object_new_array();
+        if (cs && alloc && freed) {
+                for (size_t i = 0; i < r->n_call_sites; i++) {
+                        const struct report_callsite *c = &r->call_sites[i];
+                        jappend(c->free_site ? freed : alloc, json_callsite(c, &ok), &ok);
+                }
+                jadd(cs, "snapshots", json_object_new_uint64(r->callsite_snapshots), &ok);
+                jadd(cs, "interval_s", json_object_new_double((double) r->callsite_interval_usec / 1e6), &ok);
+                jadd(cs, "age_unit", json_object_new_string("jiffies"), &ok);
+                jadd(cs, "alloc", alloc, &ok);
+                jadd(cs, "free", freed, &ok);
+                alloc = freed = NULL;
+        } else
+                ok = false;
+        json_object_put(alloc);
+        json_object_put(freed);
+        jadd(o, "call_sites", cs, &ok);
+
+        stacks = json_object_new_array_ext((int) (r->n_stacks < 16 ? 16 : r->n_stacks));
+        if (stacks)
+                for (size_t i = 0; i < r->n_stacks; i++)
+                        jappend(stacks, json_stack(&r->stacks[i], &ok), &ok);
+        jadd(o, "stacks", stacks, &ok);
+        jadd(o, "advice", jstrv(&r->advice, &ok), &ok);
+        jadd(o, "warnings", jstrv(&r->warnings, &ok), &ok);
+
+        if (!ok) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+static void text_strv_line(FILE *f, const char *label, const struct report_strv *v) {
+        fprintf(f, "%-12s", label);
+        if (v->n == 0)
+                fputs("-", f);
+        for (size_t i = 0; i < v->n; i++)
+                fprintf(f, "%s%s", i ? ", " : "", v->v[i]);
+        fputc('\n', f);
+}
+
+static void text_callsites(FILE *f, const struct report *r, bool free_sites) {
+        bool any = false;
+
+        for (size_t i = 0; i < r->n_call_sites; i++) {
+                const struct report_callsite *c = &r->call_sites[i];
+                if (c->free_site != free_sites)
+                        continue;
+                if (!any)
+                        fprintf(f, "%10s %10s %10s  %-40s %s\n", "growth", "first", "last", "site", "age min/avg/max");
+                any = true;
+                fprintf(f, "%+10" PRId64 " %10" PRIu64 " %10" PRIu64 "  %-40s %" PRIu64 "/%" PRIu64 "/%" PRIu64 "%s%s%s\n",
+                        c->delta, c->count_first, c->count_last, c->site, c->age_min, c->age_avg, c->age_max,
+                        c->cache[0] && strcmp(c->cache, r->cache) != 0 ? "  (" : "",
+                        c->cache[0] && strcmp(c->cache, r->cache) != 0 ? c->cache : "",
+                        c->cache[0] && strcmp(c->cache, r->cache) != 0 ? ")" : "");
+                for (size_t j = 0; j < c->frames.n; j++)
+                        fprintf(f, "%34s%s\n", "", c->frames.v[j]);
+        }
+        if (!any)
+                fputs("  (none)\n", f);
+}
+
+int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
+        char when[64], suspect[REPORT_NAME_MAX];
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+
+        format_time(r->start_realtime_usec, when, sizeof when);
+        fprintf(f, "slabwatch capture %s\n\n", r->id);
+        fprintf(f, "%-12s%s\n", "cache:", r->cache);
+        text_strv_line(f, "aliases:", &r->aliases);
+        fprintf(f, "%-12s%s\n", "kernel:", r->kernel);
+        if (r->trigger.on_demand)
+                fprintf(f, "%-12son demand%s%s\n", "trigger:", r->trigger.reason[0] ? ": " : "", r->trigger.reason);
+        else
+                fprintf(f, "%-12s%s (%.1f objects/min, %.0f bytes/h, %.1f %%/h, %" PRIu64 " active objects, window %.0f s)\n",
+                        "trigger:", r->trigger.reason, r->trigger.objects_per_min, r->trigger.bytes_per_hour,
+                        r->trigger.percent_per_hour, r->trigger.active_objs, (double) r->trigger.window_usec / 1e6);
+        text_strv_line(f, "methods:", &r->methods);
+        if (r->trace_filter[0])
+                fprintf(f, "%-12s%s\n", "filter:", r->trace_filter);
+        fprintf(f, "%-12s%s, ran %.1f s, stopped by %s\n", "started:", when, (double) r->duration_usec / 1e6,
+                r->stop_reason[0] ? r->stop_reason : "?");
+        fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",
+                "events:", r->events, r->lost_events, r->unmatched_frees);
+        if (r->n_stacks > 0)
+                fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding)\n", "suspect:",
+                        report_suspect(&r->stacks[0], suspect, sizeof suspect), r->stacks[0].outstanding);
+        if (r->lost_events > 0)
+                fprintf(f, "\nWARNING: %" PRIu64 " events were lost; outstanding counts below may include "
+                        "objects whose free was not seen.\n", r->lost_events);
+        if (r->truncated)
+                fprintf(f, "\nWARNING: aggregation was cut short: %s\n", r->truncated_reason);
+
+        if (r->callsite_snapshots > 0) {
+                fprintf(f, "\nAllocation call sites (%u snapshots, growth first):\n", r->callsite_snapshots);
+                text_callsites(f, r, false);
+                fputs("\nFree call sites:\n", f);
+                text_callsites(f, r, true);
+        } else
+                fputs("\nCall sites: not recorded for this cache (see below)\n", f);
+
+        fprintf(f, "\nStacks (%zu distinct, most outstanding first, none omitted):\n", r->n_stacks);
+        for (size_t i = 0; i < r->n_stacks; i++) {
+                const struct report_stack *s = &r->stacks[i];
+                fprintf(f, "\n#%zu  outstanding %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                        "  bytes %" PRIu64 "  oldest %.1f s\n",
+                        i + 1, s->outstanding, s->allocs, s->frees, s->bytes, s->oldest_age_s);
+                for (size_t j = 0; j < s->frames.n; j++)
+                        fprintf(f, "    %s\n", s->frames.v[j]);
+        }
+        if (r->n_stacks == 0)
+                fputs("  (none)\n", f);
+
+        if (r->advice.n > 0) {
+                fputs("\nTo get more evidence:\n", f);
+                for (size_t i = 0; i < r->advice.n; i++)
+                        fprintf(f, "  - %s\n", r->advice.v[i]);
+        }
+        if (r->warnings.n > 0) {
+                fputs("\nWarnings:\n", f);
+                for (size_t i = 0; i < r->warnings.n; i++)
+                        fprintf(f, "  - %s\n", r->warnings.v[i]);
+        }
+
+        if (fclose(f) != 0 || !text) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
