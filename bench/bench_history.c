@@ -192,7 +192,7 @@ static int on_sample(const struct slablog_sample *s, void *userdata) {
 
 static int bench_dataset(const char *fixtures, unsigned every) {
         char cmd[PATH_BUF];
-        snprintf(cmd, sizeof cmd, "xz -dc '%.4000s/datasets/dev-30m.log.xz' 2>/dev/null", fixtures);
+        snprintf(cmd, sizeof cmd, "xz -dc '%.4000s/recordings/dev-30m.log.xz' 2>/dev/null", fixtures);
         FILE *in = popen(cmd, "r");
         if (!in)
                 return -errno;

@@ -24,24 +24,31 @@ enum config_reclaim {
 };
 
 /* One entry of the `thresholds` list. A threshold left at 0 is not checked;
- * every threshold that is set must be exceeded for the rule to hold. */
+ * every threshold that is set must be met for the rule to hold. Growth is
+ * the rise of the cache's floor (caches/floor.h): what it kept, not what it
+ * churned. */
 struct config_rule {
         char match[CONFIG_MATCH_MAX];   /* fnmatch(3) glob on the slabinfo name */
         enum config_reclaim reclaimable;
         bool ignore;                    /* matching caches are never tripped */
-        uint64_t window_usec;           /* span the growth is fitted over */
-        double objects_per_min;         /* fitted active_objs growth */
-        double bytes_per_hour;          /* fitted growth of the cache's memory */
-        double percent_per_hour;        /* growth relative to the size at window start */
+        uint64_t window_usec;           /* how far back the floor is looked at */
+        double objects_per_min;         /* floor growth of active_objs */
+        double bytes_per_hour;          /* floor growth of the cache's memory */
+        double percent_per_hour;        /* growth relative to the level it rose from */
         uint64_t min_bytes;             /* cache must be at least this big */
-        uint64_t for_usec;              /* condition must hold this long before a trip */
-        double min_trend;               /* trend consistency 0..1 needed (Kendall tau) */
+        double significance;            /* rise at least this many times the cache's own noise */
+        uint64_t steady_for_usec;       /* the rise must have lasted this long... */
+        uint64_t fast_for_usec;         /* ...or only this long when it would exhaust */
+        uint64_t fast_exhaust_usec;     /* MemAvailable within this (0 = no fast path) */
+        uint64_t for_usec;              /* the rule must hold this long before a trip */
+        double min_trend;               /* Kendall tau of the floor over the rise, 0..1 */
 };
 
 struct config_history {
         uint64_t raw_usec;      /* span at full resolution (default 1h) */
         uint64_t minute_usec;   /* span at 1-minute buckets (default 24h) */
         uint64_t hour_usec;     /* span at 1-hour buckets (default 30d) */
+        uint64_t snapshot_usec; /* history saved to state_dir this often (5m); 0 = never */
 };
 
 struct config_paths {

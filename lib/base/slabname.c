@@ -51,6 +51,21 @@ static const char *const reclaimable[] = {
         "dma-kmalloc-rcl-*",
 };
 
+/* See slabname_reclaim_linked(). */
+static const char *const reclaim_linked[] = {
+        "lsm_inode_cache",
+        "*_inode_security",     /* selinux_inode_security (before 5.1) */
+        "smack_*inode*",
+        "iint_cache",
+        "ima_iint_cache",
+        "shmem_inode_cache",
+        "anon_inode*",
+        "bpf_inode*",
+        "mqueue_inode_cache",
+        "hugetlbfs_inode_cache",
+        "fsnotify_mark_connector",
+};
+
 static bool matches(const char *const *patterns, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
                 if (fnmatch(patterns[i], name, 0) == 0)
@@ -64,4 +79,10 @@ bool slabname_guess_reclaimable(const char *name) {
         if (matches(not_reclaimable, sizeof not_reclaimable / sizeof *not_reclaimable, name))
                 return false;
         return matches(reclaimable, sizeof reclaimable / sizeof *reclaimable, name);
+}
+
+bool slabname_reclaim_linked(const char *name) {
+        if (!name || !*name)
+                return false;
+        return matches(reclaim_linked, sizeof reclaim_linked / sizeof *reclaim_linked, name);
 }

@@ -3,30 +3,50 @@
 
 #include <stddef.h>
 
+uint64_t detect_needed_usec(const struct config_rule *rule, const struct detect_measure *m) {
+        uint64_t shortest = rule->fast_for_usec > 0 && rule->fast_for_usec < rule->steady_for_usec ? rule->fast_for_usec
+                                                                                                 : rule->steady_for_usec;
+        if (rule->fast_exhaust_usec > 0 && rule->fast_for_usec > 0 &&
+            m->exhaust_sec * 1e6 <= (double) rule->fast_exhaust_usec)
+                return shortest;
+        /* The further the rise stands above the noise, the less time it
+         * needs: at DETECT_CLEAR_FACTOR times the significance asked for,
+         * steady_for shrinks in proportion, down to fast_for. */
+        double clear = rule->significance * DETECT_CLEAR_FACTOR;
+        if (clear > 0 && m->significance > clear) {
+                double scaled = (double) rule->steady_for_usec * clear / m->significance;
+                return scaled > (double) shortest ? (uint64_t) scaled : shortest;
+        }
+        return rule->steady_for_usec;
+}
+
 bool detect_rule_holds(const struct config_rule *rule, const struct detect_measure *m) {
-        if (!rule || !m || rule->ignore || !m->decided)
+        if (!rule || !m || rule->ignore || !m->decided || !m->steady)
                 return false;
-        /* A rule without any rate threshold would trip every cache. */
-        if (rule->objects_per_min <= 0 && rule->bytes_per_hour <= 0 && rule->percent_per_hour <= 0)
+        /* A rule without any threshold would trip every cache that moves. */
+        if (rule->objects_per_min <= 0 && rule->bytes_per_hour <= 0 && rule->percent_per_hour <= 0 &&
+            rule->significance <= 0)
                 return false;
-        if (!(m->objs_per_min > 0))
+        if (!(m->objs_per_min > 0) || !(m->rise_objs > 0))
                 return false;
-        if (rule->objects_per_min > 0 && !(m->objs_per_min > rule->objects_per_min))
+        if (rule->objects_per_min > 0 && !(m->objs_per_min >= rule->objects_per_min))
                 return false;
-        if (rule->bytes_per_hour > 0 && !(m->bytes_per_hour > rule->bytes_per_hour))
+        if (rule->bytes_per_hour > 0 && !(m->bytes_per_hour >= rule->bytes_per_hour))
                 return false;
-        if (rule->percent_per_hour > 0 && !(m->percent_per_hour > rule->percent_per_hour))
+        if (rule->percent_per_hour > 0 && !(m->percent_per_hour >= rule->percent_per_hour))
                 return false;
         if (rule->min_bytes > 0 && m->bytes < rule->min_bytes)
                 return false;
+        if (rule->significance > 0 && !(m->significance >= rule->significance))
+                return false;
         if (rule->min_trend > 0 && !(m->trend >= rule->min_trend))
                 return false;
-        return true;
+        return m->rise_sec * 1e6 >= (double) detect_needed_usec(rule, m);
 }
 
-void detect_observe(struct detect *d, uint64_t t_usec, uint64_t active_objs) {
-        if (d->state == DETECT_TRIPPED && active_objs > d->high_water) {
-                d->high_water = active_objs;
+void detect_observe(struct detect *d, uint64_t t_usec, uint64_t floor) {
+        if (d->state == DETECT_TRIPPED && floor > d->high_water) {
+                d->high_water = floor;
                 d->high_water_usec = t_usec;
         }
 }
@@ -83,7 +103,7 @@ enum detect_event detect_step(struct detect *d, const struct config_rule *rule,
 
         d->state = DETECT_TRIPPED;
         d->tripped_since_usec = m->t_usec;
-        d->high_water = m->active_objs;
+        d->high_water = (uint64_t) m->floor;
         d->high_water_usec = m->t_usec;
         alerted(d, m);
         return DETECT_EVENT_TRIP;

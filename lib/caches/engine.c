@@ -8,9 +8,11 @@
 #include "caches/engine.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "caches/floor.h"
 #include "caches/growth.h"
 #include "base/slabname.h"
 
@@ -19,7 +21,8 @@
 
 struct cache {
         bool used;
-        bool reclaimable;
+        bool reclaimable;               /* reclaim_account (sysfs, or guessed) */
+        bool reclaim_linked;            /* judged as reclaimable (slabname_reclaim_linked) */
         int rule;                       /* index in config.rules, -1 none */
         uint32_t objsize;
         uint32_t objperslab;
@@ -31,7 +34,8 @@ struct cache {
         uint64_t first_usec;            /* first seen (since the last reset of state) */
         uint64_t last_change_usec;      /* active_objs last moved */
         uint64_t next_fit_usec;
-        uint64_t slope_usec;            /* when the rates were last fitted */
+        uint64_t cleared_usec;          /* when a trip last cleared, 0 never */
+        double cleared_floor;           /* its floor then: a new trip must rise above it */
         bool measured;
         enum detect_event pending;      /* to emit once the verdict is fresh */
         struct detect_measure m;        /* last evaluation */
@@ -56,6 +60,10 @@ struct engine {
 
         uint32_t page_size;
         bool have_slabinfo;             /* the newest sample had one */
+        double mem_available_bytes;     /* newest MemAvailable, NAN before one */
+        uint64_t fit_since_usec;        /* no fit reaches before this (a restored reboot) */
+        struct history_point *pts;      /* scratch for the floor test */
+        size_t pts_allocated;
         uint64_t n_samples;
         uint64_t last_usec;
 
@@ -135,6 +143,7 @@ int engine_new(const struct config *config, struct engine **ret) {
         for (int k = 0; k < _MEMINFO_KEY_MAX; k++)
                 e->meminfo_id[k] = -1;
         e->derived_unreclaimable_id = e->derived_reclaimable_id = -1;
+        e->mem_available_bytes = NAN;
         r = history_new(&p, on_retire, e, &e->history);
         if (r < 0) {
                 free(e);
@@ -152,6 +161,7 @@ void engine_free(struct engine *e) {
         free(e->caches);
         free(e->order);
         free(e->verdict_caches);
+        free(e->pts);
         free(e);
 }
 
@@ -159,8 +169,10 @@ const struct config *engine_config(const struct engine *e) {
         return &e->config;
 }
 
-static int rule_index(const struct config *config, const char *name, bool reclaimable) {
-        const struct config_rule *rule = config_rule_for(config, name, reclaimable);
+/* Caches whose objects live and die with reclaimable ones are judged by the
+ * reclaimable rules. */
+static int rule_index(const struct config *config, const char *name, const struct cache *c) {
+        const struct config_rule *rule = config_rule_for(config, name, c->reclaimable || c->reclaim_linked);
         return rule ? (int) (rule - config->rules) : -1;
 }
 
@@ -182,7 +194,7 @@ int engine_reconfigure(struct engine *e, const struct config *config) {
                 struct cache *c = &e->caches[id];
                 if (!c->used)
                         continue;
-                c->rule = rule_index(&e->config, history_series_name(e->history, id), c->reclaimable);
+                c->rule = rule_index(&e->config, history_series_name(e->history, id), c);
                 c->next_fit_usec = 0;
         }
         e->next_verdict_usec = 0;
@@ -215,7 +227,9 @@ static uint64_t window_of(const struct engine *e, const struct cache *c) {
 }
 
 static uint64_t fit_period(const struct engine *e, uint64_t window_usec) {
-        uint64_t p = window_usec / ENGINE_FITS_PER_WINDOW;
+        uint64_t p = window_usec / ENGINE_EVALS_PER_WINDOW;
+        if (p > ENGINE_EVAL_PERIOD_MAX_USEC)
+                p = ENGINE_EVAL_PERIOD_MAX_USEC;
         return p > e->config.interval_usec ? p : e->config.interval_usec;
 }
 
@@ -235,7 +249,8 @@ static int cache_add(struct engine *e, const char *name, engine_reclaimable_fn r
         c->used = true;
         r = reclaimable ? reclaimable(name, userdata) : -EOPNOTSUPP;
         c->reclaimable = r < 0 ? slabname_guess_reclaimable(name) : r > 0;
-        c->rule = rule_index(&e->config, name, c->reclaimable);
+        c->reclaim_linked = slabname_reclaim_linked(name);
+        c->rule = rule_index(&e->config, name, c);
         c->first_usec = c->last_change_usec = e->last_usec;
         /* Spread the first fits of caches that appear together. */
         uint64_t period = fit_period(e, window_of(e, c));
@@ -294,7 +309,6 @@ static int feed_slabinfo(struct engine *e, const struct slabinfo *si, engine_rec
                 c->objperslab = sc->objperslab;
                 c->pagesperslab = sc->pagesperslab;
                 (void) history_set(e->history, id, sc->active_objs, sc->num_slabs);
-                detect_observe(&c->det, e->last_usec, sc->active_objs);
                 uint64_t bytes = slabinfo_cache_bytes(sc, e->page_size);
                 if (c->reclaimable)
                         rec += bytes;
@@ -365,64 +379,103 @@ static double bytes_per_object(const struct engine *e, const struct cache *c) {
         return c->objsize;
 }
 
-/* Below this trend the rates are not refitted at every evaluation: the
- * rule cannot hold, and churning caches are the costly majority. */
-static double trend_gate(const struct engine *e, const struct cache *c) {
-        double need = e->verdict_params.min_trend;
-        if (c->rule >= 0 && e->config.rules[c->rule].min_trend < need)
-                need = e->config.rules[c->rule].min_trend;
-        return need * ENGINE_TREND_GATE;
+static int pts_reserve(struct engine *e, size_t n) {
+        if (n <= e->pts_allocated)
+                return 0;
+        struct history_point *p = realloc(e->pts, n * sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        e->pts = p;
+        e->pts_allocated = n;
+        return 0;
 }
 
-static void measure_cache(const struct engine *e, uint32_t id, struct cache *c) {
+/* The floor of series @id over @window ending now: per-bucket minima in
+ * @f at times @t (seconds before now). Windows of ENGINE_FLOOR_MINUTE_WINDOW_USEC
+ * or more read the minute tier, whose buckets keep their minimum; shorter
+ * ones bucket the raw samples (buckets aligned to absolute time, so a
+ * bucket's minimum does not move between evaluations). Returns the count. */
+static size_t floor_points(struct engine *e, uint32_t id, uint64_t window_usec, double *t, double *f) {
+        const struct history_params *p = history_params(e->history);
+        uint64_t since = e->last_usec > window_usec ? e->last_usec - window_usec : 0;
+        if (since < e->fit_since_usec)
+                since = e->fit_since_usec;
+        bool raw = window_usec < ENGINE_FLOOR_MINUTE_WINDOW_USEC && window_usec <= p->span_usec[HISTORY_TIER_RAW];
+        enum history_tier tier = raw ? HISTORY_TIER_RAW
+                                 : window_usec <= p->span_usec[HISTORY_TIER_MINUTE] ? HISTORY_TIER_MINUTE
+                                                                                   : HISTORY_TIER_HOUR;
+        size_t want = history_count_since(e->history, tier, since);
+        if (want == 0 || pts_reserve(e, want) < 0)
+                return 0;
+        int got = history_read(e->history, id, tier, since, e->pts, want);
+        if (got <= 0)
+                return 0;
+        uint64_t width = raw ? window_usec / ENGINE_FLOOR_BUCKETS : 0;
+        if (width < p->interval_usec)
+                width = raw ? p->interval_usec : 0;
+        size_t n = 0;
+        uint64_t bucket = UINT64_MAX;
+        for (int i = 0; i < got && n < FLOOR_POINTS_MAX; i++) {
+                const struct history_point *pt = &e->pts[i];
+                uint64_t b = width ? pt->t_usec / width : (uint64_t) i;
+                double ts = -(double) (e->last_usec - pt->t_usec) / USEC_PER_SEC;
+                if (b == bucket && n > 0) {
+                        if (pt->min < f[n - 1])
+                                f[n - 1] = pt->min;
+                        t[n - 1] = ts;
+                        continue;
+                }
+                bucket = b;
+                t[n] = ts;
+                f[n] = pt->min;
+                n++;
+        }
+        return n;
+}
+
+static void measure_cache(struct engine *e, uint32_t id, struct cache *c) {
         struct detect_measure *m = &c->m;
         uint64_t window = window_of(e, c);
         bool present = c->seen_sample == e->n_samples;
-        struct detect_measure old = *m;
         *m = (struct detect_measure) {
                 .t_usec = e->last_usec,
                 .active_objs = c->active_objs,
                 .bytes = cache_bytes(e, c),
+                .floor = (double) c->active_objs,
+                .exhaust_sec = INFINITY,
         };
         if (!present)
                 return;
+        uint64_t known_since = c->first_usec > e->fit_since_usec ? c->first_usec : e->fit_since_usec;
         if (c->last_change_usec <= c->first_usec || c->last_change_usec + window <= e->last_usec) {
-                /* Flat over the whole window (or since it appeared): nothing to fit. */
-                m->decided = e->last_usec - c->first_usec >= window / 2;
-                c->slope_usec = e->last_usec;
+                /* Flat over the whole window (or since it appeared): nothing rose. */
+                m->decided = e->last_usec - known_since >= window / 2;
                 return;
         }
-        double t[ENGINE_FIT_POINTS], y[ENGINE_FIT_POINTS];
-        size_t n = window_points(e, id, window, t, y);
-        struct growth_fit f;
-        /* Too short a span even before a reset is looked for: skip the fit. */
-        if (n < ENGINE_FIT_MIN_POINTS || (t[n - 1] - t[0]) * USEC_PER_SEC * 2 < (double) window)
+        double t[FLOOR_POINTS_MAX], f[FLOOR_POINTS_MAX];
+        size_t n = floor_points(e, id, window, t, f);
+        struct floor_result r;
+        bool recent_clear = c->cleared_usec > 0 && c->cleared_usec + window > e->last_usec;
+        if (floor_test(t, f, n, c->objperslab, recent_clear ? c->cleared_floor : 0, &r) < 0)
                 return;
-        if (growth_fit_trend(t, y, n, &f) < 0 || !fit_decided(&f, window))
-                return;
-        m->decided = true;
-        m->trend = f.trend;
-        double gate = trend_gate(e, c);
-        if (f.trend < gate && gate > 0 && c->det.state != DETECT_TRIPPED && old.decided &&
-            e->last_usec - c->slope_usec < window) {
-                /* Rates from the last full fit, at most a window old. */
-                m->objs_per_min = old.objs_per_min;
-                m->bytes_per_hour = old.bytes_per_hour;
-                m->percent_per_hour = old.percent_per_hour;
-                return;
-        }
-        if (growth_fit(t, y, n, &f) < 0)
-                return;
-        c->slope_usec = e->last_usec;
-        m->objs_per_min = f.slope_per_sec * 60;
-        m->bytes_per_hour = f.slope_per_sec * 3600 * bytes_per_object(e, c);
-        /* Relative to the fitted size at the window start; an empty cache
-         * counts as one slab, so a first slab is not "infinite" growth. */
-        double base = f.start_value;
+        m->decided = r.n >= FLOOR_POINTS_MIN;
+        m->floor = r.level;
+        m->rise_objs = r.rise;
+        m->rise_sec = r.span_sec;
+        m->significance = r.significance;
+        m->steady = r.steady;
+        m->trend = r.trend;
+        m->objs_per_min = r.rate_per_sec * 60;
+        m->bytes_per_hour = r.rate_per_sec * 3600 * bytes_per_object(e, c);
+        /* Relative to the level it rose from; an empty cache counts as one
+         * slab, so a first slab is not "infinite" growth. */
+        double base = r.base;
         double floor = c->objperslab > 0 ? c->objperslab : 1;
         if (base < floor)
                 base = floor;
-        m->percent_per_hour = f.slope_per_sec * 3600 / base * 100;
+        m->percent_per_hour = r.rate_per_sec * 3600 / base * 100;
+        if (m->bytes_per_hour > 0 && isfinite(e->mem_available_bytes))
+                m->exhaust_sec = e->mem_available_bytes / m->bytes_per_hour * 3600;
 }
 
 static void emit(const struct engine *e, enum engine_event_type type, const struct cache *c, uint32_t id,
@@ -443,6 +496,9 @@ static void emit(const struct engine *e, enum engine_event_type type, const stru
                 ev.bytes_per_hour = c->m.bytes_per_hour;
                 ev.percent_per_hour = c->m.percent_per_hour;
                 ev.trend = c->m.trend;
+                ev.rise_objs = c->m.rise_objs;
+                ev.rise_sec = c->m.rise_sec;
+                ev.significance = c->m.significance;
                 ev.active_objs = c->active_objs;
                 ev.bytes = cache_bytes(e, c);
                 ev.window_usec = window_of(e, c);
@@ -472,10 +528,16 @@ static unsigned evaluate_caches(struct engine *e, unsigned *ret_trips) {
                         c->det.state = DETECT_OK;
                 measure_cache(e, id, c);
                 c->measured = c->m.decided;
+                if (c->m.decided)
+                        detect_observe(&c->det, e->last_usec, (uint64_t) c->m.floor);
                 const struct config_rule *rule = c->rule >= 0 ? &e->config.rules[c->rule] : NULL;
-                if (rule)
+                if (rule) {
                         c->pending = detect_step(&c->det, rule, &e->config.alert, &c->m);
-                else {
+                        if (c->pending == DETECT_EVENT_CLEARED) {
+                                c->cleared_usec = e->last_usec;
+                                c->cleared_floor = (double) c->det.high_water;
+                        }
+                } else {
                         /* No rule applies any more: a trip cannot stand. */
                         c->pending = c->det.state == DETECT_TRIPPED ? DETECT_EVENT_CLEARED : DETECT_EVENT_NONE;
                         c->det.state = DETECT_OK;
@@ -598,6 +660,9 @@ int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, co
                 set_series(e, &e->derived_reclaimable_id, ENGINE_SERIES_DERIVED,
                            ENGINE_DERIVED_SLAB_RECLAIMABLE, rec / 1024);
         }
+        uint64_t avail_kb;
+        if (mi && meminfo_get(mi, MEMINFO_MEM_AVAILABLE, &avail_kb))
+                e->mem_available_bytes = (double) avail_kb * KIB;
         if (mi)
                 for (int k = 0; k < _MEMINFO_KEY_MAX; k++) {
                         uint64_t v;
@@ -652,6 +717,9 @@ static void cache_info(const struct engine *e, uint32_t id, struct engine_cache_
                 .bytes_per_hour = c->m.bytes_per_hour,
                 .percent_per_hour = c->m.percent_per_hour,
                 .trend = c->m.trend,
+                .rise_objs = c->m.rise_objs,
+                .rise_sec = c->m.rise_sec,
+                .significance = c->m.significance,
                 .window_usec = window_of(e, c),
                 .rule_match = c->rule >= 0 ? e->config.rules[c->rule].match : "",
                 .tripped_since_usec = c->det.state == DETECT_TRIPPED ? c->det.tripped_since_usec : 0,

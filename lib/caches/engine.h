@@ -1,12 +1,11 @@
 /* engine — the detection pipeline the daemon and `slabwatchctl replay` share.
  *
  * Each sample (meminfo + slabinfo at one instant) goes into the tiered
- * history; each cache's growth is fitted over its rule's window (at most
- * ENGINE_FITS_PER_WINDOW times per window, only when its count moved, and the
- * rate only when the trend could let the rule hold),
- * the rule's thresholds drive the trip / re-alert / clear state machine, and
- * the verdict says where memory goes. Events come back through a callback,
- * during engine_feed(). */
+ * history; each cache whose count moved within its rule's window is judged
+ * by the rising-floor test (caches/floor.h) about once a minute (at most
+ * ENGINE_EVALS_PER_WINDOW times per window), the matched rule drives the
+ * trip / re-alert / clear state machine, and the verdict says where memory
+ * goes. Events come back through a callback, during engine_feed(). */
 #pragma once
 
 #include <stdbool.h>
@@ -20,15 +19,16 @@
 #include "caches/slabinfo.h"
 #include "memory/verdict.h"
 
-/* How often per window span a cache is evaluated: a decision may wait
- * window / this (30 s for a 5-minute window); the cost per sample falls
- * with it. Caches that appear together are spread over that period. */
-#define ENGINE_FITS_PER_WINDOW 10
-/* Rates are refitted at every evaluation only when the trend reaches this
- * share of the rule's min_trend (else once per window): the rule cannot
- * hold below it, and most caches churn without a trend. */
-#define ENGINE_TREND_GATE 0.8
-/* Points one fit uses; longer windows are thinned evenly (≤ GROWTH_POINTS_MAX). */
+/* A cache is judged at most this often per window, and at least once a
+ * minute: the floor of a minute bucket changes once a minute. */
+#define ENGINE_EVALS_PER_WINDOW 60
+#define ENGINE_EVAL_PERIOD_MAX_USEC (60 * HISTORY_USEC_PER_SEC)
+/* Windows this long or longer read the floor from the minute tier (each
+ * bucket's minimum); shorter ones bucket the raw samples into
+ * ENGINE_FLOOR_BUCKETS buckets of their own. */
+#define ENGINE_FLOOR_MINUTE_WINDOW_USEC (30 * HISTORY_MINUTE_USEC)
+#define ENGINE_FLOOR_BUCKETS 60
+/* Points one verdict fit uses; longer windows are thinned evenly (≤ GROWTH_POINTS_MAX). */
 #define ENGINE_FIT_POINTS 24
 /* Fewer points than this in a window, or a span under half the window: no decision. */
 #define ENGINE_FIT_MIN_POINTS 4
@@ -39,6 +39,8 @@
 #define ENGINE_VERDICT_HOLD 2
 /* Rule without a window (never from a validated config): this one. */
 #define ENGINE_DEFAULT_WINDOW_USEC (10 * HISTORY_MINUTE_USEC)
+/* The fast path judges growth against MemAvailable: no fast path until a
+ * sample had it. */
 
 /* Series namespaces in the engine's history. */
 enum engine_series_kind {
@@ -66,7 +68,10 @@ struct engine_event {
         double objs_per_min;
         double bytes_per_hour;
         double percent_per_hour;
-        double trend;                   /* Kendall tau-b over the window */
+        double trend;                   /* Kendall tau-b of the floor over the rise */
+        double rise_objs;               /* how far the floor rose... */
+        double rise_sec;                /* ...over how long */
+        double significance;            /* rise / the cache's own noise */
         uint64_t active_objs;
         uint64_t bytes;                 /* slab memory of the cache now */
         uint64_t window_usec;
@@ -98,6 +103,9 @@ struct engine_cache_info {
         double bytes_per_hour;
         double percent_per_hour;
         double trend;
+        double rise_objs;
+        double rise_sec;
+        double significance;
         uint64_t window_usec;
         const char *rule_match;         /* "" when no rule matches */
         uint64_t tripped_since_usec;    /* 0 unless tripped */

@@ -41,6 +41,8 @@ thresholds:
   - match: "*"
     window: 4s
     objects_per_min: 600
+    significance: 3
+    steady_for: 2s
     for: 1s
     min_trend: 0.6
 alert: {journal: false, stderr: true, clear: 3s}

@@ -26,6 +26,7 @@ thresholds:
   - match: "$cache"
     window: 12s
     objects_per_min: 300
+    steady_for: 6s
     for: 2s
     min_trend: 0.7
   - match: "*"

@@ -25,6 +25,7 @@ thresholds:
   - match: "*"
     window: 20s
     objects_per_min: 300
+    steady_for: 8s
     for: 5s
     min_trend: 0.8
 alert: {journal: true, clear: 30s}

@@ -20,7 +20,7 @@ for tool in xz gzip python3; do
         command -v "$tool" >/dev/null || skip "$tool(1) not found"
 done
 
-log="$FIXTURES/datasets/dev-30m.log.xz"
+log="$FIXTURES/recordings/dev-30m.log.xz"
 # The leak in the recording starts at this sample time (epoch seconds).
 leak_start=1795561035
 

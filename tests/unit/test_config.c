@@ -202,6 +202,7 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c.history.raw_usec, 2 * HOUR);
         ck_assert_uint_eq(c.history.minute_usec, 2 * DAY);
         ck_assert_uint_eq(c.history.hour_usec, 60 * DAY);
+        ck_assert_uint_eq(c.history.snapshot_usec, MIN);
         ck_assert_str_eq(c.paths.proc, "/tmp/root/proc");
         ck_assert_str_eq(c.paths.sys, "/tmp/root/sys");
         ck_assert_str_eq(c.paths.tracefs, "/tmp/root/tracing");
@@ -218,6 +219,10 @@ START_TEST(test_every_key) {
         ck_assert_double_eq(c.rules[0].bytes_per_hour, 1.5 * (double) MIB);
         ck_assert_double_eq(c.rules[0].percent_per_hour, 7.5);
         ck_assert_uint_eq(c.rules[0].min_bytes, 64 * KIB);
+        ck_assert_double_eq(c.rules[0].significance, 4.5);
+        ck_assert_uint_eq(c.rules[0].steady_for_usec, 12 * MIN);
+        ck_assert_uint_eq(c.rules[0].fast_for_usec, 2 * MIN);
+        ck_assert_uint_eq(c.rules[0].fast_exhaust_usec, 30 * DAY);
         ck_assert_uint_eq(c.rules[0].for_usec, 90 * SEC);
         ck_assert_double_eq(c.rules[0].min_trend, 0.75);
 
@@ -229,9 +234,13 @@ START_TEST(test_every_key) {
         ck_assert_double_eq(c.rules[1].bytes_per_hour, 0);
         ck_assert_double_eq(c.rules[1].percent_per_hour, 0);
         ck_assert_uint_eq(c.rules[1].min_bytes, 0);
-        ck_assert_uint_eq(c.rules[1].window_usec, 10 * MIN);
-        ck_assert_uint_eq(c.rules[1].for_usec, 5 * MIN);
-        ck_assert_double_eq(c.rules[1].min_trend, 0.6);
+        ck_assert_uint_eq(c.rules[1].window_usec, HOUR);
+        ck_assert_double_eq(c.rules[1].significance, 6);
+        ck_assert_uint_eq(c.rules[1].steady_for_usec, 15 * MIN);
+        ck_assert_uint_eq(c.rules[1].fast_for_usec, 0);
+        ck_assert_uint_eq(c.rules[1].fast_exhaust_usec, 0);
+        ck_assert_uint_eq(c.rules[1].for_usec, 0);
+        ck_assert_double_eq(c.rules[1].min_trend, 0);
 
         ck_assert_str_eq(c.rules[2].match, "*");
         ck_assert_int_eq(c.rules[2].reclaimable, CONFIG_RECLAIM_YES);
@@ -607,8 +616,13 @@ static const struct error_case {
         { "thresholds: []\n", 1, 13, "thresholds: the list is empty" },
         { "thresholds:\n", 1, 12, "thresholds: the list is empty" },
         { "thresholds:\n  - window: 10m\n    objects_per_min: 1\n", 2, 5, "thresholds[0]: a rule needs match:" },
-        { "thresholds:\n  - match: a\n", 2, 5, "sets none of objects_per_min, bytes_per_hour and percent_per_hour" },
-        { "thresholds:\n  - match: a\n    objects_per_min: 0\n    min_bytes: 4MiB\n", 2, 5, "sets none of" },
+        { "thresholds:\n  - match: a\n    significance: 0\n", 2, 5,
+          "sets none of objects_per_min, bytes_per_hour, percent_per_hour and significance" },
+        { "thresholds:\n  - match: a\n    objects_per_min: 0\n    significance: 0\n    min_bytes: 4MiB\n", 2, 5,
+          "sets none of" },
+        { "thresholds:\n  - match: a\n    fast_exhaust: 30d\n", 3, 19, "fast_exhaust needs fast_for" },
+        { "thresholds:\n  - match: a\n    window: 10m\n    steady_for: 20m\n", 4, 17,
+          "thresholds[0]: steady_for and fast_for must not be longer than window (10m)" },
         { "thresholds:\n  - match: \"*\"\n    objects_per_min: 1\n  - match: kmalloc-*\n    objects_per_min: 1\n", 4, 5,
           "thresholds[1]: rule \"kmalloc-*\" can never match: thresholds[0] (\"*\")" },
         { "thresholds:\n  - {match: a, ignore: true}\n  - {match: a, objects_per_min: 1}\n", 3, 5, "can never match" },
@@ -618,12 +632,12 @@ static const struct error_case {
         { "thresholds:\n  - match: a\n    window: 30s\n    objects_per_min: 1\ninterval: 20s\n", 3, 13,
           "window 30s must be at least 2 × interval (2 × 20s)" },
         { "interval: 30s\nthresholds:\n  - match: a\n    objects_per_min: 1\n    window: 50s\n", 5, 13, "window 50s" },
-        { "interval: 10m\n", 1, 11, "the default rule 1: window 5m must be at least 2 × interval (2 × 10m)" },
-        { "interval: 6m\nthresholds:\n  - match: a\n    objects_per_min: 1\n", 3, 5,
-          "thresholds[0]: window 10m must be at least 2 × interval (2 × 6m)" },
-        { "thresholds:\n  - match: a\n    window: 2h\n    objects_per_min: 1\n", 3, 13,
-          "window 2h must not be longer than history.raw (1h)" },
-        { "history:\n  raw: 10m\n", 2, 8, "the default rule 0: window 30m must not be longer than history.raw (10m)" },
+        { "interval: 40m\n", 1, 11, "the default rule 1: window 1h must be at least 2 × interval (2 × 40m)" },
+        { "interval: 40m\nthresholds:\n  - match: a\n    objects_per_min: 1\n", 3, 5,
+          "thresholds[0]: window 1h must be at least 2 × interval (2 × 40m)" },
+        { "history:\n  minute: 1h\nthresholds:\n  - match: a\n    window: 2h\n    objects_per_min: 1\n", 5, 13,
+          "window 2h must not be longer than history.minute (1h)" },
+        { "history:\n  minute: 6h\n", 2, 11, "the default rule 0: window 12h must not be longer than history.minute (6h)" },
         { "interval: 100ms\nhistory:\n  raw: 3h\n", 3, 8, "history.raw (3h) would keep more than" },
         { "capture:\n  raw_trace_max: 512MiB\n", 2, 18, "capture.raw_trace_max (512MiB) must not exceed capture.disk_budget (256MiB)" },
         { "capture:\n  disk_budget: 8MiB\n", 2, 16, "must not exceed capture.disk_budget (8MiB)" },

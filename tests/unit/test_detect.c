@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "caches/detect.h"
-#include "caches/growth.h"
 
 #define SEC UINT64_C(1000000)
 #define MIN (60 * SEC)
@@ -12,9 +11,13 @@
 static struct config_rule rule(void) {
         return (struct config_rule) {
                 .match = "*",
-                .window_usec = 5 * MIN,
+                .window_usec = 60 * MIN,
                 .objects_per_min = 10,
                 .bytes_per_hour = 1024 * 1024,
+                .significance = 6,
+                .steady_for_usec = 15 * MIN,
+                .fast_for_usec = 3 * MIN,
+                .fast_exhaust_usec = 120 * 24 * 60 * MIN,
                 .for_usec = 2 * MIN,
                 .min_trend = 0.7,
         };
@@ -35,6 +38,12 @@ static struct detect_measure growing(uint64_t t, double opm) {
                 .bytes_per_hour = opm * 60 * 1024,
                 .percent_per_hour = 50,
                 .trend = 0.95,
+                .rise_objs = 1000,
+                .rise_sec = 20 * 60,
+                .significance = 10,
+                .steady = true,
+                .floor = 1000,
+                .exhaust_sec = INFINITY,
                 .active_objs = 1000,
                 .bytes = 8 << 20,
         };
@@ -74,13 +83,26 @@ START_TEST(thresholds) {
         r.min_trend = 0;
         m.trend = -0.5;
         ck_assert(detect_rule_holds(&r, &m));
-        /* An ignore rule never holds; nor one without any rate threshold. */
+        /* An ignore rule never holds; nor one without any threshold. */
         r = rule();
         m = growing(0, 100);
         r.ignore = true;
         ck_assert(!detect_rule_holds(&r, &m));
         r = rule();
         r.objects_per_min = r.bytes_per_hour = r.percent_per_hour = 0;
+        ck_assert(detect_rule_holds(&r, &m)); /* the significance alone */
+        r.significance = 0;
+        ck_assert(!detect_rule_holds(&r, &m));
+        /* Not steady, or not significant: no. */
+        r = rule();
+        m = growing(0, 100);
+        m.steady = false;
+        ck_assert(!detect_rule_holds(&r, &m));
+        m = growing(0, 100);
+        m.significance = 5.9;
+        ck_assert(!detect_rule_holds(&r, &m));
+        m.rise_objs = 0;
+        m.significance = 100;
         ck_assert(!detect_rule_holds(&r, &m));
         /* Shrinking never holds, even for a rule of percent only. */
         r = rule();
@@ -186,72 +208,39 @@ START_TEST(clears) {
 }
 END_TEST
 
-/* The whole chain on synthetic series: growth_fit over a sliding 5-minute
- * window of 10 s samples, the measure, the state machine. */
-static enum detect_event run_series(double (*f)(unsigned), unsigned samples, uint64_t *ret_trip_usec) {
+/* How long a rise must last: steady_for; shorter when far above the
+ * noise, never below fast_for; fast_for when it would exhaust memory soon. */
+START_TEST(needed_time) {
         struct config_rule r = rule();
-        struct detect d = {};
-        static double t[30], y[30];
-        enum detect_event first = DETECT_EVENT_NONE;
-        for (unsigned i = 30; i <= samples; i++) {
-                for (unsigned k = 0; k < 30; k++) {
-                        t[k] = (double) k * 10;
-                        y[k] = f(i - 30 + k);
-                }
-                struct growth_fit g;
-                ck_assert_int_eq(growth_fit(t, y, 30, &g), 0);
-                struct detect_measure m = {
-                        .t_usec = i * 10 * SEC,
-                        .decided = g.n >= 4,
-                        .objs_per_min = g.slope_per_sec * 60,
-                        .bytes_per_hour = g.slope_per_sec * 3600 * 256,
-                        .trend = g.trend,
-                        .active_objs = (uint64_t) y[29],
-                };
-                detect_observe(&d, m.t_usec, m.active_objs);
-                enum detect_event ev = detect_step(&d, &r, &alert, &m);
-                if (ev == DETECT_EVENT_TRIP && first == DETECT_EVENT_NONE) {
-                        first = ev;
-                        *ret_trip_usec = m.t_usec;
-                }
-        }
-        return first;
-}
+        struct detect_measure m = growing(0, 100);
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN);
+        m.significance = 24; /* DETECT_CLEAR_FACTOR x 6: the limit */
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN);
+        m.significance = 48;
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN / 2);
+        m.significance = 1e6;
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 3 * MIN);
+        m = growing(0, 100);
+        m.exhaust_sec = 100 * 24 * 3600.0; /* 100 days to exhaust MemAvailable */
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 3 * MIN);
+        m.exhaust_sec = 200 * 24 * 3600.0;
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN);
+        r.fast_exhaust_usec = 0; /* no fast path */
+        m.exhaust_sec = 1;
+        ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN);
 
-static double leak(unsigned i) {
-        return 800 + 3.0 * 10 * i;      /* 3 objects/s of 256 bytes: 2.6 MiB/h */
-}
-
-static double staircase(unsigned i) {
-        return 800 + 64.0 * (i / 4);    /* a 64-object slab every 40 s: 1.5 MiB/h */
-}
-
-static double burst(unsigned i) {
-        return 5000 + (i % 40 == 20 ? 4000 : 0) + (i % 3);
-}
-
-static double sawtooth(unsigned i) {
-        return 3000 + 150.0 * (i % 9);
-}
-
-static double reclaim_drop(unsigned i) {
-        return i < 60 ? 20000 + 2.0 * i : 9000 + 2.0 * i;
-}
-
-static double reset_then_leak(unsigned i) {
-        return i < 50 ? 40000 - (double) i : 5 + 40.0 * (i - 50);
-}
-
-START_TEST(synthetic_series) {
-        uint64_t t = 0;
-        ck_assert_int_eq(run_series(leak, 120, &t), DETECT_EVENT_TRIP);
-        ck_assert_uint_le(t, (30 + 13) * 10 * SEC); /* window filled, then `for` */
-        ck_assert_int_eq(run_series(staircase, 120, &t), DETECT_EVENT_TRIP);
-        ck_assert_int_eq(run_series(burst, 240, &t), DETECT_EVENT_NONE);
-        ck_assert_int_eq(run_series(sawtooth, 240, &t), DETECT_EVENT_NONE);
-        ck_assert_int_eq(run_series(reclaim_drop, 240, &t), DETECT_EVENT_NONE);
-        ck_assert_int_eq(run_series(reset_then_leak, 120, &t), DETECT_EVENT_TRIP);
-        ck_assert_uint_gt(t, 50 * 10 * SEC); /* only once it leaks after the reset */
+        /* The rise must have lasted what is needed. */
+        r = rule();
+        m = growing(0, 100);
+        m.rise_sec = 14 * 60;
+        ck_assert(!detect_rule_holds(&r, &m));
+        m.rise_sec = 15 * 60;
+        ck_assert(detect_rule_holds(&r, &m));
+        m.rise_sec = 4 * 60;
+        m.exhaust_sec = 10 * 24 * 3600.0;
+        ck_assert(detect_rule_holds(&r, &m));
+        m.rise_sec = 2 * 60;
+        ck_assert(!detect_rule_holds(&r, &m));
 }
 END_TEST
 
@@ -276,7 +265,7 @@ static Suite *detect_suite(void) {
         tcase_add_test(tc, no_for);
         tcase_add_test(tc, retrip);
         tcase_add_test(tc, clears);
-        tcase_add_test(tc, synthetic_series);
+        tcase_add_test(tc, needed_time);
         suite_add_tcase(s, tc);
         TCase *lim = tcase_create("limits");
         tcase_add_test(lim, limits);

@@ -1,0 +1,134 @@
+/* floor — see floor.h. Linear in the number of buckets but for the medians
+ * (selection) and a trend on at most GROWTH_POINTS_MAX thinned buckets. */
+#include "caches/floor.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "caches/growth.h"
+
+/* MAD to standard deviation for normal data. */
+#define MAD_TO_SIGMA 1.4826
+
+static double max2(double a, double b) {
+        return a > b ? a : b;
+}
+
+/* Robust spread of the floor level: from the median absolute deviation of
+ * its bucket-to-bucket changes around their median (a steady leak moves
+ * the floor by the same amount each bucket: that is not noise). The change
+ * of two independent levels has sqrt(2) their spread. */
+static double floor_noise(const double *f, size_t n, double *scratch) {
+        if (n < 3)
+                return 0;
+        size_t m = n - 1;
+        for (size_t i = 0; i < m; i++)
+                scratch[i] = f[i + 1] - f[i];
+        double med = growth_median(scratch, m);
+        for (size_t i = 0; i < m; i++)
+                scratch[i] = fabs(f[i + 1] - f[i] - med);
+        return MAD_TO_SIGMA * growth_median(scratch, m) / sqrt(2.0);
+}
+
+/* Kendall tau-b of f over [first, n), thinned evenly to what growth_fit_trend takes. */
+static double floor_trend(const double *t, const double *f, size_t first, size_t n) {
+        double tt[GROWTH_POINTS_MAX], yy[GROWTH_POINTS_MAX];
+        size_t k = n - first;
+        if (k < 2)
+                return 0;
+        size_t m = k < GROWTH_POINTS_MAX ? k : GROWTH_POINTS_MAX;
+        size_t prev = SIZE_MAX, j = 0;
+        for (size_t i = 0; i < m; i++) {
+                size_t src = first + (m == 1 ? 0 : i * (k - 1) / (m - 1));
+                if (src == prev)
+                        continue;
+                tt[j] = t[src];
+                yy[j] = f[src];
+                prev = src;
+                j++;
+        }
+        struct growth_fit g;
+        if (growth_fit_trend(tt, yy, j, &g) < 0)
+                return 0;
+        return g.trend;
+}
+
+int floor_test(const double *t_sec, const double *f, size_t n, double granularity, double floor_min,
+               struct floor_result *ret) {
+        double s[FLOOR_POINTS_MAX], scratch[FLOOR_POINTS_MAX];
+
+        if (!t_sec || !f || !ret || n > FLOOR_POINTS_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!isfinite(t_sec[i]) || !isfinite(f[i]))
+                        return -EINVAL;
+                if (i > 0 && !(t_sec[i] > t_sec[i - 1]))
+                        return -EINVAL;
+        }
+        if (!(granularity >= 1))
+                granularity = 1;
+
+        struct floor_result r = {};
+        size_t first = n > 0 ? growth_reset_index(f, n) : 0;
+        r.reset = first > 0;
+        r.n = n - first;
+        if (r.n < FLOOR_POINTS_MIN) {
+                r.level = n > 0 ? f[n - 1] : 0;
+                r.base = r.level;
+                *ret = r;
+                return 0;
+        }
+
+        r.noise = max2(floor_noise(f + first, r.n, scratch), granularity);
+
+        /* Suffix minima, and the last bucket still within the noise of the
+         * lowest floor: where the rise began (a flat, noisy stretch before
+         * it is not part of it). */
+        s[n - 1] = f[n - 1];
+        for (size_t i = n - 1; i-- > first;)
+                s[i] = f[i] < s[i + 1] ? f[i] : s[i + 1];
+        size_t start = first;
+        while (start + 1 < n && s[start + 1] <= s[first] + r.noise)
+                start++;
+
+        /* Where the rise is measured from: the lowest floor, or the median
+         * floor before the rise began, or the caller's minimum. */
+        double base = s[first];
+        if (start > first) {
+                memcpy(scratch, f + first, (start - first) * sizeof *scratch);
+                base = max2(base, growth_median(scratch, start - first));
+        }
+        base = max2(base, floor_min);
+
+        r.level = s[n - 1];
+        r.base = base;
+        r.rise = max2(r.level - base, 0);
+        r.span_sec = t_sec[n - 1] - t_sec[start];
+        r.rate_per_sec = r.span_sec > 0 ? r.rise / r.span_sec : 0;
+        r.significance = r.rise / r.noise;
+        r.trend = floor_trend(t_sec, f, start, n);
+
+        if (r.rise > 0) {
+                /* Only the part of S above the base counts as rise. */
+                double mid_t = t_sec[start] + r.span_sec / 2;
+                double recent_t = t_sec[n - 1] - max2(r.span_sec * FLOOR_RECENT_SHARE, FLOOR_RECENT_MIN_SEC);
+                double at_mid = base;
+                double at_recent = base;
+                for (size_t i = start + 1; i < n; i++) {
+                        double lo = max2(s[i - 1], base), hi = max2(s[i], base);
+                        if (hi - lo > r.max_jump)
+                                r.max_jump = hi - lo;
+                        if (t_sec[i] <= mid_t)
+                                at_mid = hi;
+                        if (t_sec[i] <= recent_t)
+                                at_recent = hi;
+                }
+                r.late_share = (r.level - at_mid) / r.rise;
+                r.recent = r.level > at_recent;
+                r.steady = r.max_jump <= r.rise * FLOOR_JUMP_SHARE_MAX && r.late_share >= FLOOR_LATE_SHARE_MIN &&
+                           r.recent;
+        }
+        *ret = r;
+        return 0;
+}
