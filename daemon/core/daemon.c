@@ -15,6 +15,7 @@
 #include "caches/engine.h"
 #include "core/log.h"
 #include "core/services.h"
+#include "core/snapshot.h"
 #include "base/units.h"
 
 /* At most this many malformed-slabinfo-line reports over the daemon's life,
@@ -217,6 +218,7 @@ void daemon_sample(struct daemon *d) {
         sd_notify(false, "WATCHDOG=1");
         update_status(d);
         daemon_after_sample(d);
+        snapshot_tick(d, daemon_mono_usec());
 }
 
 static void on_sample_timer(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -292,6 +294,7 @@ int daemon_new(struct ev_loop *loop, const char *config_path, const struct confi
                 return r;
         }
         setup_alert_sink(d);
+        (void) snapshot_restore(d);
 
         ev_init(&d->sample_timer, on_sample_timer);
         ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
@@ -359,6 +362,7 @@ void daemon_free(struct daemon *d) {
         ev_signal_stop(d->loop, &d->sigint);
         ev_signal_stop(d->loop, &d->sighup);
         daemon_stop_services(d, true);
+        (void) snapshot_save(d);
         engine_free(d->engine);
         readfile_done(&d->meminfo_buf);
         readfile_done(&d->slabinfo_buf);

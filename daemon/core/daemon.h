@@ -52,6 +52,8 @@ struct daemon {
         int meminfo_error;
         int metrics_error;              /* last metrics textfile error, to say it once */
         unsigned slabinfo_bad_reported; /* malformed-line reports so far (bounded) */
+        int snapshot_error;             /* last history snapshot error, to say it once */
+        uint64_t snapshot_due_usec;     /* CLOCK_MONOTONIC of the next snapshot, 0 = not yet set */
 
         uint64_t start_usec;            /* CLOCK_REALTIME at start */
         struct daemon_stats stats;

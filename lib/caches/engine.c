@@ -6,6 +6,7 @@
  * in the same order every time, so a name compare usually replaces the hash
  * lookup. Nothing is allocated per sample once the caches are known. */
 #include "caches/engine.h"
+#include "caches/engine_impl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,63 +17,6 @@
 #include "caches/growth.h"
 #include "base/slabname.h"
 
-#define USEC_PER_SEC 1000000.0
-#define KIB 1024.0
-
-struct cache {
-        bool used;
-        bool reclaimable;               /* reclaim_account (sysfs, or guessed) */
-        bool reclaim_linked;            /* judged as reclaimable (slabname_reclaim_linked) */
-        int rule;                       /* index in config.rules, -1 none */
-        uint32_t objsize;
-        uint32_t objperslab;
-        uint32_t pagesperslab;
-        uint64_t active_objs;
-        uint64_t num_objs;
-        uint64_t num_slabs;
-        uint64_t seen_sample;           /* sample number it was last present in */
-        uint64_t first_usec;            /* first seen (since the last reset of state) */
-        uint64_t last_change_usec;      /* active_objs last moved */
-        uint64_t next_fit_usec;
-        uint64_t cleared_usec;          /* when a trip last cleared, 0 never */
-        double cleared_floor;           /* its floor then: a new trip must rise above it */
-        bool measured;
-        enum detect_event pending;      /* to emit once the verdict is fresh */
-        struct detect_measure m;        /* last evaluation */
-        struct detect det;
-};
-
-struct engine {
-        struct config config;
-        struct history *history;
-        struct verdict_params verdict_params;
-
-        struct cache *caches;           /* by series id */
-        uint32_t caches_allocated;
-
-        uint32_t *order;                /* series id of the previous slabinfo's i-th cache */
-        size_t order_allocated;
-        size_t order_n;
-
-        int meminfo_id[_MEMINFO_KEY_MAX];
-        int derived_unreclaimable_id;
-        int derived_reclaimable_id;
-
-        uint32_t page_size;
-        bool have_slabinfo;             /* the newest sample had one */
-        double mem_available_bytes;     /* newest MemAvailable, NAN before one */
-        uint64_t fit_since_usec;        /* no fit reaches before this (a restored reboot) */
-        struct history_point *pts;      /* scratch for the floor test */
-        size_t pts_allocated;
-        uint64_t n_samples;
-        uint64_t last_usec;
-
-        struct verdict verdict;         /* published */
-        unsigned verdict_candidate;     /* flags seen in a row... */
-        unsigned verdict_candidate_n;   /* ...this many times */
-        uint64_t next_verdict_usec;
-        struct verdict_cache *verdict_caches; /* scratch, caches_allocated long */
-};
 
 const char *engine_event_type_name(enum engine_event_type type) {
         switch (type) {
@@ -110,7 +54,7 @@ int engine_history_params(const struct config *config, struct history_params *re
         return 0;
 }
 
-static void on_retire(struct history *h, uint32_t id, void *userdata) {
+void engine_on_retire(struct history *h, uint32_t id, void *userdata) {
         struct engine *e = userdata;
         (void) h;
         if (id < e->caches_allocated)
@@ -144,7 +88,7 @@ int engine_new(const struct config *config, struct engine **ret) {
                 e->meminfo_id[k] = -1;
         e->derived_unreclaimable_id = e->derived_reclaimable_id = -1;
         e->mem_available_bytes = NAN;
-        r = history_new(&p, on_retire, e, &e->history);
+        r = history_new(&p, engine_on_retire, e, &e->history);
         if (r < 0) {
                 free(e);
                 return r;
@@ -171,7 +115,7 @@ const struct config *engine_config(const struct engine *e) {
 
 /* Caches whose objects live and die with reclaimable ones are judged by the
  * reclaimable rules. */
-static int rule_index(const struct config *config, const char *name, const struct cache *c) {
+int engine_rule_index(const struct config *config, const char *name, const struct cache *c) {
         const struct config_rule *rule = config_rule_for(config, name, c->reclaimable || c->reclaim_linked);
         return rule ? (int) (rule - config->rules) : -1;
 }
@@ -183,7 +127,7 @@ int engine_reconfigure(struct engine *e, const struct config *config) {
                 return r;
         if (memcmp(&p, history_params(e->history), sizeof p) != 0) {
                 struct history *h;
-                r = history_new_from(&p, e->history, on_retire, e, &h);
+                r = history_new_from(&p, e->history, engine_on_retire, e, &h);
                 if (r < 0)
                         return r;
                 history_free(e->history);
@@ -194,14 +138,14 @@ int engine_reconfigure(struct engine *e, const struct config *config) {
                 struct cache *c = &e->caches[id];
                 if (!c->used)
                         continue;
-                c->rule = rule_index(&e->config, history_series_name(e->history, id), c);
+                c->rule = engine_rule_index(&e->config, history_series_name(e->history, id), c);
                 c->next_fit_usec = 0;
         }
         e->next_verdict_usec = 0;
         return 0;
 }
 
-static int caches_reserve(struct engine *e, uint32_t id) {
+int engine_caches_reserve(struct engine *e, uint32_t id) {
         if (id < e->caches_allocated)
                 return 0;
         uint32_t n = e->caches_allocated ? e->caches_allocated : 256;
@@ -239,7 +183,7 @@ static int cache_add(struct engine *e, const char *name, engine_reclaimable_fn r
         int id = history_series_add(e->history, ENGINE_SERIES_CACHE, name, 2);
         if (id < 0)
                 return id;
-        int r = caches_reserve(e, (uint32_t) id);
+        int r = engine_caches_reserve(e, (uint32_t) id);
         if (r < 0) {
                 history_series_remove(e->history, (uint32_t) id);
                 return r;
@@ -250,7 +194,7 @@ static int cache_add(struct engine *e, const char *name, engine_reclaimable_fn r
         r = reclaimable ? reclaimable(name, userdata) : -EOPNOTSUPP;
         c->reclaimable = r < 0 ? slabname_guess_reclaimable(name) : r > 0;
         c->reclaim_linked = slabname_reclaim_linked(name);
-        c->rule = rule_index(&e->config, name, c);
+        c->rule = engine_rule_index(&e->config, name, c);
         c->first_usec = c->last_change_usec = e->last_usec;
         /* Spread the first fits of caches that appear together. */
         uint64_t period = fit_period(e, window_of(e, c));
@@ -296,6 +240,13 @@ static int feed_slabinfo(struct engine *e, const struct slabinfo *si, engine_rec
                 }
                 e->order[i] = id;
                 struct cache *c = &e->caches[id];
+                if (c->restored) {
+                        int q = reclaimable ? reclaimable(sc->name, userdata) : -EOPNOTSUPP;
+                        if (q >= 0)
+                                c->reclaimable = q > 0;
+                        c->rule = engine_rule_index(&e->config, sc->name, c);
+                        c->restored = false;
+                }
                 if (c->seen_sample == e->n_samples)
                         continue; /* the same name twice in one file: keep the first */
                 bool was_present = c->seen_sample + 1 == e->n_samples;
@@ -345,6 +296,8 @@ static enum history_tier tier_for(const struct engine *e, uint64_t window_usec) 
 static size_t window_points(const struct engine *e, uint32_t id, uint64_t window_usec, double *t, double *y) {
         struct history_point pts[ENGINE_FIT_POINTS];
         uint64_t since = e->last_usec > window_usec ? e->last_usec - window_usec : 0;
+        if (since < e->fit_since_usec)
+                since = e->fit_since_usec;
         int n = history_read_spread(e->history, id, tier_for(e, window_usec), since, pts, ENGINE_FIT_POINTS);
         for (int i = 0; i < n; i++) {
                 /* Seconds before now: small numbers keep the doubles exact. */
@@ -764,3 +717,4 @@ int engine_meminfo_history(const struct engine *e, enum meminfo_key key, enum hi
                 return -ENOENT;
         return history_read(e->history, (uint32_t) e->meminfo_id[key], tier, since_usec, ret, n);
 }
+

@@ -168,5 +168,26 @@ const struct history *engine_history(const struct engine *e);
 /* The history parameters @config asks for. -EINVAL if unusable. */
 int engine_history_params(const struct config *config, struct history_params *ret);
 
+/* Longest boot id kept (/proc/sys/kernel/random/boot_id is 36 characters). */
+#define ENGINE_BOOT_ID_MAX 40
+/* A snapshot larger than this is refused on restore (the default history
+ * spans take about 10 MiB for 250 caches). */
+#define ENGINE_SNAPSHOT_MAX ((size_t) 512 << 20)
+
+/* The engine's history as bytes for a snapshot on disk: a header with
+ * @boot_id, the history, a CRC-32. *ret_buf is malloc()ed. Returns 0,
+ * -EINVAL, -ENOMEM. */
+int engine_snapshot(const struct engine *e, const char *boot_id, char **ret_buf, size_t *ret_len);
+
+/* Go on from a snapshot engine_snapshot() wrote: its history replaces the
+ * (empty) one of @e, resized to @e's config, and every cache in it is known
+ * again. When @boot_id is not the snapshot's, the machine rebooted: the
+ * history is kept for display, but no fit reaches back across the reboot.
+ * *ret_same_boot says which. Returns 0, -EBUSY (samples were already fed),
+ * -EBADMSG (truncated, checksum or structure wrong), -EPROTO (another
+ * machine's byte order), -EPROTONOSUPPORT (another format version),
+ * -EFBIG (over ENGINE_SNAPSHOT_MAX), -ENOMEM; on error @e is unchanged. */
+int engine_restore(struct engine *e, const char *buf, size_t len, const char *boot_id, bool *ret_same_boot);
+
 /* "trip", "retrip", "cleared", "verdict". */
 const char *engine_event_type_name(enum engine_event_type type);

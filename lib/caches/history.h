@@ -137,3 +137,15 @@ size_t history_count_since(const struct history *h, enum history_tier tier, uint
 
 /* Bytes of heap held by @h (series storage, timestamps, index). */
 size_t history_memory_bytes(const struct history *h);
+
+/* The whole of @h (which must be between samples) as bytes, for a snapshot
+ * on disk: *ret_buf is malloc()ed. Returns 0, -EINVAL, -ENOMEM. */
+int history_serialize(const struct history *h, char **ret_buf, size_t *ret_len);
+
+/* A history from bytes history_serialize() wrote (same build and machine),
+ * with its own params: history_new_from() resizes it. Every size and offset
+ * is checked before use. Returns 0, -EBADMSG (truncated or inconsistent),
+ * -EPROTO (another byte order), -EPROTONOSUPPORT (another version),
+ * -EINVAL, -ENOMEM. */
+int history_deserialize(const char *buf, size_t len, history_retire_fn retire, void *userdata,
+                        struct history **ret);

@@ -629,6 +629,116 @@ START_TEST(series_reclaimable_leak) {
 }
 END_TEST
 
+/* ---- snapshots: a restart goes on with the trend ---- */
+
+/* Feed quiet_1 from sample @from to @to into @e; returns the minute of the
+ * first trip (< 0 none). */
+static double feed_quiet(struct engine *e, struct fake *f, unsigned from, unsigned to, struct events *ev) {
+        for (unsigned i = from; i < to; i++) {
+                fake_set(f, "quiet_1", (uint64_t) quiet_1(i * 10.0));
+                ck_assert_int_eq(engine_feed(e, T0 + i * 10 * SEC, &f->si, &f->mi, PAGE, NULL, on_event, ev), 0);
+        }
+        const struct event *trip = find(ev, ENGINE_EVENT_TRIP, "quiet_1");
+        return trip ? (double) (trip->t_usec - T0) / (double) MIN : -1;
+}
+
+static struct fake *quiet_fake(void) {
+        struct fake *f = calloc(1, sizeof *f);
+        ck_assert_ptr_nonnull(f);
+        fake_cache(f, "quiet_1", 64, 128);
+        const char *mi = "MemTotal: 24000000 kB\nMemAvailable: 20971520 kB\nSUnreclaim: 300000 kB\n";
+        ck_assert_int_eq(meminfo_parse(mi, strlen(mi), &f->mi), 0);
+        return f;
+}
+
+static double restarted_trip(const char *boot_after) {
+        struct config c = config(10 * SEC);
+        struct engine *e;
+        struct fake *f = quiet_fake();
+        static struct events ev;
+        memset(&ev, 0, sizeof ev);
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        ck_assert(feed_quiet(e, f, 0, 6 * 40, &ev) < 0); /* 10 minutes into the leak: no trip yet */
+        char *buf;
+        size_t len;
+        ck_assert_int_eq(engine_snapshot(e, "boot-a", &buf, &len), 0);
+        engine_free(e);
+        /* The daemon was down for a minute. */
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        bool same = false;
+        ck_assert_int_eq(engine_restore(e, buf, len, boot_after, &same), 0);
+        ck_assert(same == (strcmp(boot_after, "boot-a") == 0));
+        ck_assert_uint_eq(engine_last_usec(e), T0 + (6 * 40 - 1) * 10 * SEC);
+        struct engine_cache_info info;
+        ck_assert_int_eq(engine_cache_get(e, "quiet_1", &info), 0);
+        free(buf);
+        double trip = feed_quiet(e, f, 6 * 41, 6 * 90, &ev);
+        engine_free(e);
+        free(f);
+        return trip;
+}
+
+START_TEST(snapshot_restart_same_boot) {
+        struct config c = config(10 * SEC);
+        struct engine *e;
+        struct fake *f = quiet_fake();
+        static struct events ev;
+        memset(&ev, 0, sizeof ev);
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        double uninterrupted = feed_quiet(e, f, 0, 6 * 90, &ev);
+        engine_free(e);
+        free(f);
+        double restarted = restarted_trip("boot-a");
+        printf("snapshot: trip at %.1f min without a restart, %.1f with one\n", uninterrupted, restarted);
+        ck_assert(uninterrupted > 30);
+        ck_assert(restarted > 30);
+        ck_assert_double_le(restarted, uninterrupted + 2);
+}
+END_TEST
+
+START_TEST(snapshot_after_reboot) {
+        /* Booted again at minute 41: nothing fitted across it, the trip comes
+         * a whole steady_for later. */
+        double trip = restarted_trip("boot-b");
+        ck_assert_double_ge(trip, 41 + 15);
+}
+END_TEST
+
+START_TEST(snapshot_corrupt) {
+        struct config c = config(10 * SEC);
+        struct engine *e;
+        struct fake *f = quiet_fake();
+        static struct events ev;
+        memset(&ev, 0, sizeof ev);
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        feed_quiet(e, f, 0, 60, &ev);
+        char *buf;
+        size_t len;
+        ck_assert_int_eq(engine_snapshot(e, "boot-a", &buf, &len), 0);
+        struct engine *g;
+        ck_assert_int_eq(engine_new(&c, &g), 0);
+        ck_assert_int_eq(engine_restore(e, buf, len, "boot-a", NULL), -EBUSY); /* already fed */
+        ck_assert_int_eq(engine_restore(g, buf, len - 1, "boot-a", NULL), -EBADMSG); /* truncated */
+        ck_assert_int_eq(engine_restore(g, buf, 10, "boot-a", NULL), -EBADMSG);
+        buf[len / 2] ^= 0x40; /* a flipped bit */
+        ck_assert_int_eq(engine_restore(g, buf, len, "boot-a", NULL), -EBADMSG);
+        buf[len / 2] ^= 0x40;
+        char garbage[4096];
+        for (size_t i = 0; i < sizeof garbage; i++)
+                garbage[i] = (char) (i * 7 + 3);
+        ck_assert_int_eq(engine_restore(g, garbage, sizeof garbage, "boot-a", NULL), -EBADMSG);
+        /* A bad snapshot leaves the engine fresh and working. */
+        ck_assert_uint_eq(engine_n_samples(g), 0);
+        ck_assert_int_eq(engine_restore(g, buf, len, "boot-a", NULL), 0);
+        ck_assert_uint_eq(engine_n_samples(g), 60);
+        feed_quiet(g, f, 61, 70, &ev);
+        free(buf);
+        engine_free(e);
+        engine_free(g);
+        free(f);
+}
+END_TEST
+
 /* ---- the labelled recordings ---- */
 
 /* Recordings of real machines with their labels (tests/fixtures/recordings):
@@ -805,6 +915,12 @@ static Suite *engine_suite(void) {
         tcase_add_test(se, series_plateau_clears_once);
         tcase_add_test(se, series_reclaimable_leak);
         suite_add_tcase(s, se);
+        TCase *sn = tcase_create("snapshot");
+        tcase_set_timeout(sn, 120);
+        tcase_add_test(sn, snapshot_restart_same_boot);
+        tcase_add_test(sn, snapshot_after_reboot);
+        tcase_add_test(sn, snapshot_corrupt);
+        suite_add_tcase(s, sn);
         find_recordings();
         TCase *ds = tcase_create("recordings");
         tcase_set_timeout(ds, 300);
