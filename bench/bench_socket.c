@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "control/commands.h"
 #include "core/daemon.h"
 #include "control/proto.h"
 
@@ -126,7 +127,7 @@ static int run_daemon_in_process(void) {
                 return 1;
         }
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-        if (daemon_new(loop, path, &cfg, &d) < 0)
+        if (daemon_new(loop, path, &cfg, commands_handle, &d) < 0)
                 return 1;
         /* daemon_start() starts the socket server with the other services. */
         if (daemon_start(d) < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "control/commands.h"
 #include "core/daemon.h"
 #include "core/log.h"
 
@@ -98,7 +99,7 @@ int main(int argc, char **argv) {
                 log_error("Cannot initialise the event loop");
                 return EXIT_FAILURE;
         }
-        r = daemon_new(loop, config_path, &cfg, &d);
+        r = daemon_new(loop, config_path, &cfg, commands_handle, &d);
         if (r < 0) {
                 log_error_errno(r, "Cannot start");
                 return EXIT_FAILURE;

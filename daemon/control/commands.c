@@ -22,22 +22,6 @@
 /* Caches a `capturing` state is looked up among. */
 #define COMMANDS_CAPTURING_MAX 64
 
-static const enum meminfo_key verdict_keys[] = {
-        MEMINFO_MEM_TOTAL,   MEMINFO_MEM_FREE,     MEMINFO_MEM_AVAILABLE, MEMINFO_SLAB,
-        MEMINFO_SRECLAIMABLE, MEMINFO_SUNRECLAIM,  MEMINFO_KERNEL_STACK,  MEMINFO_PAGE_TABLES,
-        MEMINFO_VMALLOC_USED, MEMINFO_PERCPU,      MEMINFO_ANON_PAGES,    MEMINFO_SHMEM,
-};
-
-static const struct {
-        unsigned flag;
-        const char *name;
-} verdict_kinds[] = {
-        { VERDICT_SLAB, "slab" },
-        { VERDICT_UNACCOUNTED, "unaccounted" },
-        { VERDICT_VMALLOC, "vmalloc" },
-        { VERDICT_USER, "user" },
-};
-
 static void add(json_object *o, const char *key, json_object *v) {
         /* json-c only fails here on allocation failure; the answer then
          * lacks a field, which the client shows as "-". */
@@ -62,23 +46,6 @@ static json_object *error_from_errno(int r, const char *what) {
         default:
                 return proto_response_new_error(PROTO_ERR_FAILED, "%s", what);
         }
-}
-
-static json_object *verdict_json(const struct verdict *v) {
-        char buf[128];
-        json_object *o = json_object_new_object();
-        json_object *flags = json_object_new_array();
-        json_object *caches = json_object_new_array();
-        for (size_t i = 0; i < sizeof verdict_kinds / sizeof verdict_kinds[0]; i++)
-                if (v && (v->flags & verdict_kinds[i].flag))
-                        json_object_array_add(flags, json_object_new_string(verdict_kinds[i].name));
-        for (size_t i = 0; v && i < v->n_caches; i++)
-                json_object_array_add(caches, json_object_new_string(v->caches[i]));
-        add(o, "flags", flags);
-        add(o, "summary", json_object_new_string(verdict_flags_string(v ? v->flags : VERDICT_NONE, buf, sizeof buf)));
-        add(o, "text", json_object_new_string(v ? v->text : ""));
-        add(o, "caches", caches);
-        return o;
 }
 
 /* Caches being captured now, from the capture manager's list. */
@@ -120,133 +87,11 @@ static const char *cache_state(const struct engine_cache_info *info, const struc
         return detect_state_name(info->state);
 }
 
-/* All caches present in the newest sample. */
-struct cache_list {
-        struct engine_cache_info *items;
-        size_t n;
-        size_t allocated;
-        int error;
-};
-
-static int collect_cache(const struct engine_cache_info *info, void *userdata) {
-        struct cache_list *l = userdata;
-        if (!info->present)
-                return 0;
-        if (l->n == l->allocated) {
-                size_t n = l->allocated ? l->allocated * 2 : 256;
-                void *p = realloc(l->items, n * sizeof *l->items);
-                if (!p) {
-                        l->error = -ENOMEM;
-                        return -ENOMEM;
-                }
-                l->items = p;
-                l->allocated = n;
-        }
-        /* The name points into the engine, which does not change until the
-         * next sample, after this answer is built. */
-        l->items[l->n++] = *info;
-        return 0;
-}
-
-static int cache_list_load(struct daemon *d, struct cache_list *ret) {
-        *ret = (struct cache_list) { 0 };
-        int r = engine_foreach_cache(d->engine, collect_cache, ret);
-        if (r < 0) {
-                free(ret->items);
-                *ret = (struct cache_list) { 0 };
-        }
-        return r;
-}
-
 static json_object *status_answer(struct daemon *d, const struct proto_request *req) {
-        json_object *o = json_object_new_object();
-        uint64_t now = daemon_now_usec();
-        const struct daemon_stats *st = &d->stats;
-        struct cache_list caches;
-        char buf[512];
-
-        add(o, "version", json_object_new_string(SLABWATCH_VERSION));
-        add(o, "protocol", json_object_new_int(PROTO_VERSION));
-        add(o, "pid", json_object_new_int((int) getpid()));
-        add(o, "config", json_object_new_string(d->config_path));
-        add(o, "start_time", proto_json_time(d->start_usec));
-        add(o, "uptime_s", proto_json_double(now > d->start_usec ? (double) (now - d->start_usec) / 1e6 : 0));
-        add(o, "interval_s", proto_json_double((double) d->config.interval_usec / 1e6));
-        add(o, "samples", proto_json_u64(st->samples));
-        add(o, "last_sample_time", st->last_sample_usec ? proto_json_time(st->last_sample_usec) : NULL);
-
-        json_object *cost = json_object_new_object();
-        add(cost, "last_read", proto_json_u64(st->last_read_usec));
-        add(cost, "last_work", proto_json_u64(st->last_work_usec));
-        add(cost, "avg_read", proto_json_double(st->samples ? (double) st->total_read_usec / (double) st->samples : 0));
-        add(cost, "avg_work", proto_json_double(st->samples ? (double) st->total_work_usec / (double) st->samples : 0));
-        add(o, "sample_cost_usec", cost);
-        json_object *jitter = json_object_new_object();
-        add(jitter, "max", proto_json_u64(st->jitter_max_usec));
-        /* The first tick has no schedule to be late against. */
-        add(jitter, "avg", proto_json_double(st->samples > 1 ? (double) st->jitter_total_usec / (double) (st->samples - 1)
-                                                               : 0));
-        add(o, "sample_jitter_usec", jitter);
-        add(o, "slabinfo_bad_lines", proto_json_u64(st->slabinfo_bad_lines));
-        if (d->slabinfo_error < 0) {
-                char why[CONFIG_PATH_MAX + 128];
-                snprintf(why, sizeof why, "cannot read %s/slabinfo: %s; running on meminfo alone",
-                         d->config.paths.proc, strerror(-d->slabinfo_error));
-                add(o, "slabinfo_error", json_object_new_string(why));
-        } else
-                add(o, "slabinfo_error", NULL);
-
-        add(o, "verdict", verdict_json(engine_verdict(d->engine)));
-
-        json_object *tripped = json_object_new_array();
-        size_t n_present = 0;
-        if (cache_list_load(d, &caches) >= 0) {
-                n_present = caches.n;
-                for (size_t i = 0; i < caches.n; i++) {
-                        const struct engine_cache_info *c = &caches.items[i];
-                        if (c->state != DETECT_TRIPPED)
-                                continue;
-                        json_object *t = json_object_new_object();
-                        add(t, "cache", json_object_new_string(c->name));
-                        add(t, "since", c->tripped_since_usec ? proto_json_time(c->tripped_since_usec) : NULL);
-                        add(t, "objs_per_min", c->rates_known ? proto_json_double(c->objs_per_min) : NULL);
-                        add(t, "bytes_per_hour", c->rates_known ? proto_json_double(c->bytes_per_hour) : NULL);
-                        add(t, "active_objs", proto_json_u64(c->active_objs));
-                        json_object_array_add(tripped, t);
-                }
-                free(caches.items);
-        }
-        add(o, "caches", proto_json_u64(n_present));
-        add(o, "tripped", tripped);
-
-        json_object *cap = json_object_new_object();
-        add(cap, "available", json_object_new_boolean(d->captures != NULL));
-        struct capturing running;
-        capturing_load(d, &running);
-        add(cap, "n_running", proto_json_u64(d->captures ? capture_manager_running(d->captures) : 0));
-        add(cap, "running", running.running ? running.running : json_object_new_array());
-        add(o, "captures", cap);
-
-        json_object *probe = NULL;
-        if (d->probe && probe_to_json(d->probe, &probe) >= 0) {
-                add(o, "capabilities", probe);
-                add(o, "capabilities_summary", json_object_new_string(probe_summary(d->probe, buf, sizeof buf)));
-        } else
-                add(o, "capabilities", NULL);
-
-        if (d->server) {
-                struct server_stats ss;
-                server_get_stats(d->server, &ss);
-                json_object *s = json_object_new_object();
-                add(s, "clients", proto_json_u64(ss.clients));
-                add(s, "accepted", proto_json_u64(ss.accepted));
-                add(s, "requests", proto_json_u64(ss.requests));
-                add(s, "refused_permission", proto_json_u64(ss.refused_permission));
-                add(s, "refused_busy", proto_json_u64(ss.refused_busy));
-                add(s, "protocol_errors", proto_json_u64(ss.protocol_errors));
-                add(s, "idle_closed", proto_json_u64(ss.idle_closed));
-                add(o, "server", s);
-        }
+        json_object *o = NULL;
+        int r = daemon_status_json(d, &o);
+        if (r < 0)
+                return error_from_errno(r, "");
         return proto_response_new_ok(req->command, o);
 }
 
@@ -296,9 +141,9 @@ static json_object *cache_json(const struct engine_cache_info *c, const struct c
 }
 
 static json_object *top_answer(struct daemon *d, const struct proto_request *req) {
-        struct cache_list caches;
+        struct daemon_caches caches;
         struct capturing cap;
-        int r = cache_list_load(d, &caches);
+        int r = daemon_caches_load(d, &caches);
         if (r < 0)
                 return error_from_errno(r, "cannot list the caches");
         static int (*const compare[])(const void *, const void *) = {
@@ -458,8 +303,8 @@ static json_object *meminfo_answer(struct daemon *d, const struct proto_request 
         if (!pts)
                 return error_from_errno(-ENOMEM, "");
         json_object *o = json_object_new_object(), *keys = json_object_new_array();
-        for (size_t k = 0; k < sizeof verdict_keys / sizeof verdict_keys[0]; k++) {
-                enum meminfo_key key = verdict_keys[k];
+        for (size_t k = 0; k < PROTO_VERDICT_MEMINFO_KEYS; k++) {
+                enum meminfo_key key = proto_verdict_meminfo_keys[k];
                 const char *name = meminfo_key_name(key);
                 uint64_t value;
                 struct growth_fit fit;
@@ -486,7 +331,7 @@ static json_object *meminfo_answer(struct daemon *d, const struct proto_request 
         add(o, "window_s", proto_json_double((double) since / 1e6));
         add(o, "since", start ? proto_json_time(start) : NULL);
         add(o, "keys", keys);
-        add(o, "verdict", verdict_json(engine_verdict(d->engine)));
+        add(o, "verdict", proto_json_verdict(engine_verdict(d->engine)));
         return proto_response_new_ok(req->command, o);
 }
 
@@ -703,7 +548,7 @@ static json_object *metrics_answer(struct daemon *d, const struct proto_request 
         size_t len = 0;
         enum metrics_format f = req->format == PROTO_FORMAT_OPENMETRICS ? METRICS_FORMAT_OPENMETRICS
                                                                         : METRICS_FORMAT_PROMETHEUS;
-        int r = commands_metrics_text(d, f, &text, &len);
+        int r = daemon_metrics_text(d, f, &text, &len);
         if (r < 0)
                 return error_from_errno(r == -E2BIG ? -EIO : r, "cannot render the metrics");
         json_object *o = json_object_new_object();
@@ -885,150 +730,4 @@ json_object *commands_handle(const struct server_peer *peer, const struct proto_
         default:
                 return proto_response_new_error(PROTO_ERR_UNKNOWN_COMMAND, "unknown command");
         }
-}
-
-static int gauge(struct metrics *m, const char *name, const char *unit, const char *help, double v) {
-        int r = metrics_family(m, name, METRICS_GAUGE, unit, help);
-        return r < 0 ? r : metrics_sample(m, NULL, 0, v);
-}
-
-/* A family with one sample per present cache; @value returns NaN to skip. */
-static int cache_family(struct metrics *m, const struct cache_list *l, const char *name, const char *unit,
-                        const char *help, double (*value)(const struct engine_cache_info *c)) {
-        int r = metrics_family(m, name, METRICS_GAUGE, unit, help);
-        for (size_t i = 0; r >= 0 && i < l->n; i++) {
-                double v = value(&l->items[i]);
-                if (!isnan(v))
-                        r = metrics_sample1(m, "cache", l->items[i].name, v);
-        }
-        return r;
-}
-
-static double v_active(const struct engine_cache_info *c) {
-        return (double) c->active_objs;
-}
-
-static double v_objs(const struct engine_cache_info *c) {
-        return (double) c->num_objs;
-}
-
-static double v_objsize(const struct engine_cache_info *c) {
-        return (double) c->objsize;
-}
-
-static double v_bytes(const struct engine_cache_info *c) {
-        return (double) c->bytes;
-}
-
-static double v_objs_rate(const struct engine_cache_info *c) {
-        return c->rates_known ? c->objs_per_min / 60 : NAN;
-}
-
-static double v_bytes_rate(const struct engine_cache_info *c) {
-        return c->rates_known ? c->bytes_per_hour / 3600 : NAN;
-}
-
-static double v_trend(const struct engine_cache_info *c) {
-        return c->rates_known ? c->trend : NAN;
-}
-
-static double v_tripped(const struct engine_cache_info *c) {
-        return c->state == DETECT_TRIPPED ? 1 : 0;
-}
-
-int commands_metrics_text(struct daemon *d, enum metrics_format format, char **ret_text, size_t *ret_len) {
-        struct metrics *m = NULL;
-        struct cache_list caches = { 0 };
-        const struct daemon_stats *st = &d->stats;
-        const char *text;
-        size_t len;
-        int r;
-
-        r = metrics_new(format, COMMANDS_METRICS_MAX, &m);
-        if (r < 0)
-                return r;
-        if (d->engine && (r = cache_list_load(d, &caches)) < 0)
-                goto out;
-
-        struct metrics_label build = { "version", SLABWATCH_VERSION };
-        if ((r = metrics_family(m, "slabwatch_build_info", METRICS_GAUGE, NULL, "slabwatchd version")) < 0 ||
-            (r = metrics_sample(m, &build, 1, 1)) < 0)
-                goto out;
-        if ((r = gauge(m, "slabwatch_start_time_seconds", "seconds", "When slabwatchd started (epoch)",
-                       (double) d->start_usec / 1e6)) < 0)
-                goto out;
-        if ((r = metrics_family(m, "slabwatch_samples", METRICS_COUNTER, NULL, "Samples taken")) < 0 ||
-            (r = metrics_sample(m, NULL, 0, (double) st->samples)) < 0)
-                goto out;
-        if (st->last_sample_usec &&
-            (r = gauge(m, "slabwatch_last_sample_timestamp_seconds", "seconds", "Time of the last sample (epoch)",
-                       (double) st->last_sample_usec / 1e6)) < 0)
-                goto out;
-        if ((r = gauge(m, "slabwatch_sample_read_seconds", "seconds",
-                       "Kernel time reading /proc/meminfo and /proc/slabinfo in the last sample",
-                       (double) st->last_read_usec / 1e6)) < 0)
-                goto out;
-        if ((r = gauge(m, "slabwatch_sample_work_seconds", "seconds",
-                       "slabwatchd's own parse, history and detection time in the last sample",
-                       (double) st->last_work_usec / 1e6)) < 0)
-                goto out;
-        if ((r = gauge(m, "slabwatch_sample_jitter_max_seconds", "seconds", "Largest lateness of a sampling tick",
-                       (double) st->jitter_max_usec / 1e6)) < 0)
-                goto out;
-
-        if (d->engine) {
-                const struct verdict *v = engine_verdict(d->engine);
-                r = metrics_family(m, "slabwatch_verdict", METRICS_GAUGE, NULL,
-                                   "1 if memory grows in this kind of memory (slab, unaccounted, vmalloc, user)");
-                for (size_t i = 0; r >= 0 && i < sizeof verdict_kinds / sizeof verdict_kinds[0]; i++)
-                        r = metrics_sample1(m, "kind", verdict_kinds[i].name,
-                                            v && (v->flags & verdict_kinds[i].flag) ? 1 : 0);
-                if (r < 0)
-                        goto out;
-                size_t tripped = 0;
-                for (size_t i = 0; i < caches.n; i++)
-                        tripped += caches.items[i].state == DETECT_TRIPPED;
-                if ((r = gauge(m, "slabwatch_caches", NULL, "Slab caches in the last sample", (double) caches.n)) < 0 ||
-                    (r = gauge(m, "slabwatch_caches_tripped", NULL, "Slab caches tripped now", (double) tripped)) < 0)
-                        goto out;
-        }
-        if ((r = gauge(m, "slabwatch_captures_running", NULL, "Captures running now",
-                       d->captures ? (double) capture_manager_running(d->captures) : 0)) < 0)
-                goto out;
-
-        r = metrics_family(m, "slabwatch_meminfo_bytes", METRICS_GAUGE, "bytes", "The /proc/meminfo keys the verdict uses");
-        for (size_t k = 0; r >= 0 && k < sizeof verdict_keys / sizeof verdict_keys[0]; k++) {
-                uint64_t value;
-                if (meminfo_get(&d->meminfo, verdict_keys[k], &value))
-                        r = metrics_sample1(m, "key", meminfo_key_name(verdict_keys[k]), (double) value * 1024);
-        }
-        if (r < 0)
-                goto out;
-
-        if ((r = cache_family(m, &caches, "slabwatch_cache_active_objects", NULL, "Active objects (slabinfo active_objs)",
-                              v_active)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_objects", NULL, "Allocated objects (slabinfo num_objs)",
-                              v_objs)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_object_size_bytes", "bytes", "Object size", v_objsize)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_bytes", "bytes",
-                              "Slab memory of the cache (num_slabs x pagesperslab x page size)", v_bytes)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_growth_objects_per_second", NULL,
-                              "Active objects growth fitted over the detection window", v_objs_rate)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_growth_bytes_per_second", NULL,
-                              "Slab memory growth fitted over the detection window", v_bytes_rate)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_growth_trend", NULL,
-                              "Trend consistency of the growth (Kendall tau, -1..1)", v_trend)) < 0 ||
-            (r = cache_family(m, &caches, "slabwatch_cache_tripped", NULL, "1 if the cache is tripped", v_tripped)) < 0)
-                goto out;
-
-        r = metrics_finish(m, &text, &len);
-        if (r < 0)
-                goto out;
-        *ret_text = strndup(text, len);
-        *ret_len = len;
-        r = *ret_text ? 0 : -ENOMEM;
-out:
-        free(caches.items);
-        metrics_free(m);
-        return r;
 }

@@ -13,7 +13,6 @@
 #include "control/commands.h"
 #include "caches/engine.h"
 #include "testutil.h"
-#include "core/textfile.h"
 
 /* A cache name with every character JSON and the metrics format escape.
  * The fixture has 235 caches; this one makes 236. */
@@ -77,7 +76,7 @@ static void fixture_init(struct fixture *fx, unsigned samples) {
         fx->cfg.capture.enabled = false;
         fx->loop = ev_loop_new(EVFLAG_AUTO);
         snprintf(path, sizeof path, "%s/slabwatch.yaml", fx->dir);
-        ck_assert_int_eq(daemon_new(fx->loop, path, &fx->cfg, &fx->d), 0);
+        ck_assert_int_eq(daemon_new(fx->loop, path, &fx->cfg, commands_handle, &fx->d), 0);
         for (unsigned i = 0; i < samples; i++) {
                 write_slabinfo(fx, i * 16);
                 daemon_sample(fx->d);
@@ -385,9 +384,9 @@ START_TEST(test_metrics_text_and_textfile) {
         }
 
         /* The textfile: off unless configured, then the same text. */
-        ck_assert_int_eq(textfile_update(fx.d), 0);
+        ck_assert_int_eq(daemon_write_textfile(fx.d), 0);
         snprintf(fx.d->config.metrics.textfile, sizeof fx.d->config.metrics.textfile, "%s/slabwatch.prom", fx.dir);
-        ck_assert_int_eq(textfile_update(fx.d), 0);
+        ck_assert_int_eq(daemon_write_textfile(fx.d), 0);
         FILE *f = fopen(fx.d->config.metrics.textfile, "re");
         ck_assert_ptr_nonnull(f);
         char *buf = calloc(1, 1 << 20);
