@@ -1,4 +1,7 @@
-/* config — slabwatch.yaml: compiled-in defaults, YAML loading, validation. */
+/* config — slabwatch.yaml: compiled-in defaults, YAML loading, validation.
+ * config.c holds the defaults (default_rules) and config_rule_for(),
+ * config_schema.c the key tables, config_yaml.c the parser, config_units.c
+ * durations and sizes. */
 #pragma once
 
 #include <stdbool.h>
