@@ -511,24 +511,21 @@ static json_object *reload_answer(struct daemon *d, const struct proto_request *
         struct config *c = malloc(sizeof *c);
         if (!c)
                 return error_from_errno(-ENOMEM, "");
-        /* Check the file now so a bad one is reported to the one who asked;
-         * apply it after this answer is sent (a reload restarts the server
-         * this runs in), through the same path as SIGHUP. */
-        int r = config_load_file(d->config_path, c, &err);
+        /* Load the file now, by the policy the reload itself follows, so a
+         * bad one is reported to the one who asked; apply it after this
+         * answer is sent (a reload restarts the server this runs in),
+         * through the same path as SIGHUP. */
+        int r = config_load(&d->source, c, NULL, &err);
         free(c);
-        /* As at startup, no file at the default path means the defaults. */
-        bool missing_default = r == -ENOENT && strcmp(d->config_path, SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml") == 0;
-        if (r < 0 && !missing_default) {
-                if (err.line > 0)
-                        return proto_response_new_error(PROTO_ERR_FAILED, "%s:%u:%u: %s; keeping the running configuration",
-                                                        d->config_path, err.line, err.column, err.message);
-                return proto_response_new_error(PROTO_ERR_FAILED, "%s: %s; keeping the running configuration",
-                                                d->config_path, err.message[0] ? err.message : strerror(-r));
+        if (r < 0) {
+                char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
+                return proto_response_new_error(PROTO_ERR_FAILED, "%s; keeping the running configuration",
+                                                config_error_format(&err, d->source.path, msg, sizeof msg));
         }
         log_info("Reload requested over the socket");
         ev_feed_signal_event(d->loop, SIGHUP);
         json_object *o = json_object_new_object();
-        add(o, "config", json_object_new_string(d->config_path));
+        add(o, "config", json_object_new_string(d->source.path));
         add(o, "scheduled", json_object_new_boolean(true));
         return proto_response_new_ok(req->command, o);
 }

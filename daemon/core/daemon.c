@@ -520,7 +520,7 @@ static void apply_config(struct daemon *d, const struct config *cfg) {
         d->page_size = d->config.page_size ? d->config.page_size : (uint32_t) (ps > 0 ? ps : 4096);
 }
 
-int daemon_new(struct ev_loop *loop, const char *config_path, const struct config *cfg,
+int daemon_new(struct ev_loop *loop, const struct config_source *src, const struct config *cfg,
                server_handler_fn handler, struct daemon **ret) {
         struct daemon *d = calloc(1, sizeof *d);
         int r;
@@ -528,7 +528,7 @@ int daemon_new(struct ev_loop *loop, const char *config_path, const struct confi
                 return -ENOMEM;
         d->loop = loop;
         d->handler = handler;
-        snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
+        d->source = *src;
         apply_config(d, cfg);
         d->start_usec = daemon_now_usec();
         ev_init(&d->sample_timer, on_sample_timer);
@@ -555,22 +555,25 @@ int daemon_start(struct daemon *d) {
 }
 
 int daemon_reload(struct daemon *d) {
+        const char *path = d->source.path;
         struct config_error err = {};
+        bool defaults = false;
         struct config *cfg = malloc(sizeof *cfg); /* ~70 KiB: not on the stack */
         if (!cfg)
-                return log_error_errno(-ENOMEM, "Cannot reload %s", d->config_path);
-        int r = config_load_file(d->config_path, cfg, &err);
+                return log_error_errno(-ENOMEM, "Cannot reload %s", path);
+        int r = config_load(&d->source, cfg, &defaults, &err);
         if (r < 0) {
                 free(cfg);
                 char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
-                log_error("%s; keeping the old configuration",
-                          config_error_format(&err, d->config_path, msg, sizeof msg));
+                log_error("%s; keeping the old configuration", config_error_format(&err, path, msg, sizeof msg));
                 return r;
         }
+        if (defaults)
+                log_info("No %s, using the built-in defaults", path);
         r = engine_reconfigure(d->engine, cfg);
         if (r < 0) {
                 free(cfg);
-                return log_error_errno(r, "%s: not usable; keeping the old configuration", d->config_path);
+                return log_error_errno(r, "%s: not usable; keeping the old configuration", path);
         }
         for (size_t i = d->parts_started; i-- > 0;)
                 if ((parts[i].flags & PART_RELOAD) && parts[i].stop)
@@ -580,7 +583,7 @@ int daemon_reload(struct daemon *d) {
         for (size_t i = 0; i < d->parts_started; i++)
                 if ((parts[i].flags & PART_RELOAD) && (r = parts[i].start(d)) < 0)
                         log_error_errno(r, "Cannot restart the %s after reload", parts[i].name);
-        log_info("Reloaded %s", d->config_path);
+        log_info("Reloaded %s", path);
         return 0;
 }
 

@@ -44,7 +44,7 @@ struct daemon_stats {
 
 struct daemon {
         struct ev_loop *loop;
-        char config_path[CONFIG_PATH_MAX];
+        struct config_source source;    /* the file start, SIGHUP and `reload` load */
         struct config config;
         uint32_t page_size;
 
@@ -77,11 +77,12 @@ struct daemon {
         struct probe *probe;
 };
 
-/* Create the daemon on @loop with a loaded @cfg (copied): the engine and the
+/* Create the daemon on @loop with @cfg (copied), loaded from @src (which
+ * reloads read again through config_load()): the engine and the
  * alert sink (state directory, events log). The socket server, once started,
  * answers through @handler with the daemon as its userdata (NULL: no server).
  * Nothing runs until daemon_start(). */
-int daemon_new(struct ev_loop *loop, const char *config_path, const struct config *cfg,
+int daemon_new(struct ev_loop *loop, const struct config_source *src, const struct config *cfg,
                server_handler_fn handler, struct daemon **ret);
 
 /* Start the rest of the parts in order: signals, the socket server, the
@@ -92,7 +93,8 @@ int daemon_start(struct daemon *d);
  * daemon: errors are reported and the next tick tries again. */
 void daemon_sample(struct daemon *d);
 
-/* Re-read the config file; keep the old config if the new one is bad. */
+/* Load the config again by the same policy as at start (config_load());
+ * keep the old config if the new one is bad. What SIGHUP and `reload` do. */
 int daemon_reload(struct daemon *d);
 
 /* Finalise the parts in reverse order (timers, captures finished and the

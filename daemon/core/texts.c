@@ -77,7 +77,7 @@ int daemon_status_json(struct daemon *d, json_object **ret) {
         add(o, "version", json_object_new_string(SLABWATCH_VERSION));
         add(o, "protocol", json_object_new_int(PROTO_VERSION));
         add(o, "pid", json_object_new_int((int) getpid()));
-        add(o, "config", json_object_new_string(d->config_path));
+        add(o, "config", json_object_new_string(d->source.path));
         add(o, "start_time", proto_json_time(d->start_usec));
         add(o, "uptime_s", proto_json_double(now > d->start_usec ? (double) (now - d->start_usec) / 1e6 : 0));
         add(o, "interval_s", proto_json_double((double) d->config.interval_usec / 1e6));

@@ -230,3 +230,27 @@ finish:
         close(fd);
         return r;
 }
+
+int config_source_init(struct config_source *ret, const char *path) {
+        const char *p = path ? path : CONFIG_DEFAULT_PATH;
+        if (strlen(p) >= sizeof ret->path)
+                return -ENAMETOOLONG;
+        config_copy_string(ret->path, sizeof ret->path, p);
+        ret->named = path != NULL;
+        return 0;
+}
+
+int config_load(const struct config_source *src, struct config *ret, bool *ret_defaults,
+                struct config_error *ret_error) {
+        int r = config_load_file(src->path, ret, ret_error);
+        bool defaults = r == -ENOENT && !src->named;
+        if (defaults) {
+                config_defaults(ret);
+                if (ret_error)
+                        memset(ret_error, 0, sizeof *ret_error);
+                r = 0;
+        }
+        if (ret_defaults)
+                *ret_defaults = defaults;
+        return r;
+}

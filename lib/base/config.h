@@ -125,6 +125,27 @@ int config_parse(const char *buf, size_t len, struct config *ret, struct config_
  * the parse. */
 int config_load_file(const char *path, struct config *ret, struct config_error *ret_error);
 
+/* The file slabwatchd reads when no -c names one. */
+#define CONFIG_DEFAULT_PATH SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml"
+
+/* Where the configuration comes from. A file the user named must be there;
+ * a file at the default location may be absent: then the built-in defaults
+ * apply. */
+struct config_source {
+        char path[CONFIG_PATH_MAX];
+        bool named;             /* given by the user (-c), not the default location */
+};
+
+/* @path as named by the user, or NULL for CONFIG_DEFAULT_PATH. -ENAMETOOLONG. */
+int config_source_init(struct config_source *ret, const char *path);
+
+/* The one load policy, used at start, on SIGHUP and for the socket's
+ * `reload`: config_load_file(@src->path), except that a missing file at the
+ * default location fills @ret with the defaults and returns 0 with
+ * *@ret_defaults true (@ret_defaults may be NULL). */
+int config_load(const struct config_source *src, struct config *ret, bool *ret_defaults,
+                struct config_error *ret_error);
+
 /* The first rule matching @cache_name (with @reclaimable as read from sysfs),
  * or NULL. First match wins. */
 const struct config_rule *config_rule_for(const struct config *c, const char *cache_name, bool reclaimable);

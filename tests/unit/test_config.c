@@ -897,6 +897,59 @@ START_TEST(test_load_file_errors) {
 }
 END_TEST
 
+START_TEST(test_load_policy) {
+        char *dir = testutil_mkdtemp();
+        char path[4096];
+        struct config c, defaults;
+        struct config_source src;
+        struct config_error e;
+        bool used_defaults = true;
+
+        config_defaults(&defaults);
+        ck_assert_int_eq(config_source_init(&src, NULL), 0);
+        ck_assert_str_eq(src.path, CONFIG_DEFAULT_PATH);
+        ck_assert(!src.named);
+
+        /* No file at the default location: the defaults, and no error. */
+        snprintf(path, sizeof path, "%s/slabwatch.yaml", dir);
+        ck_assert_int_eq(config_source_init(&src, path), 0);
+        ck_assert(src.named);
+        src.named = false;
+        memset(&c, 0xa5, sizeof c);
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), 0);
+        ck_assert(used_defaults);
+        ck_assert_int_eq(memcmp(&c, &defaults, sizeof c), 0);
+        ck_assert_str_eq(e.message, "");
+
+        /* A named file must be there. */
+        src.named = true;
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), -ENOENT);
+        ck_assert(!used_defaults);
+        ck_assert_ptr_nonnull(strstr(e.message, "cannot open"));
+
+        /* A file that is there is read, wherever it is. */
+        testutil_write_file(dir, "slabwatch.yaml", "interval: 2s\n", 13);
+        for (int named = 0; named <= 1; named++) {
+                src.named = named;
+                ck_assert_int_eq(config_load(&src, &c, NULL, &e), 0);
+                ck_assert_uint_eq(c.interval_usec, 2 * SEC);
+        }
+        /* Only a missing file means the defaults: a bad one is an error. */
+        testutil_write_file(dir, "slabwatch.yaml", "interval: [\n", 12);
+        src.named = false;
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), -EINVAL);
+        ck_assert(!used_defaults);
+
+        char longpath[CONFIG_PATH_MAX + 8];
+        memset(longpath, 'a', sizeof longpath - 1);
+        longpath[sizeof longpath - 1] = '\0';
+        ck_assert_int_eq(config_source_init(&src, longpath), -ENAMETOOLONG);
+
+        testutil_rmtree(dir);
+        free(dir);
+}
+END_TEST
+
 START_TEST(test_error_format) {
         struct config_error e = { .line = 3, .column = 7 };
         char buf[256];
@@ -964,6 +1017,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_custom_rule_fixture);
         tcase_add_test(tc, test_man_page_examples);
         tcase_add_test(tc, test_load_file_errors);
+        tcase_add_test(tc, test_load_policy);
         tcase_add_test(tc, test_error_format);
         suite_add_tcase(s, tc);
 
