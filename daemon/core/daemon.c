@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/units.h"
 #include "capture/capture.h"
 #include "capture/probe.h"
@@ -62,7 +63,7 @@ static int reclaimable_lookup(const char *cache, void *userdata) {
         int r;
 
         snprintf(rel, sizeof rel, "kernel/slab/%s/reclaim_account", cache);
-        if ((r = readfile_path(path, sizeof path, d->config.paths.sys, rel)) < 0)
+        if ((r = path_join(path, sizeof path, d->config.paths.sys, rel)) < 0)
                 return r;
         if ((r = readfile_small(path, value, sizeof value)) < 0)
                 return r;
@@ -260,7 +261,7 @@ void daemon_sample(struct daemon *d) {
         bool have_slabinfo = false, have_meminfo = false;
         int r;
 
-        readfile_path(path, sizeof path, d->config.paths.proc, "meminfo");
+        path_join(path, sizeof path, d->config.paths.proc, "meminfo");
         r = readfile_read(&d->meminfo_buf, path);
         if (r >= 0) {
                 r = meminfo_parse(d->meminfo_buf.data, d->meminfo_buf.len, &d->meminfo);
@@ -270,7 +271,7 @@ void daemon_sample(struct daemon *d) {
         report_read_error(&d->meminfo_error, r < 0 ? r : 0, path, "the verdict has no meminfo history");
         have_meminfo = r >= 0;
 
-        readfile_path(path, sizeof path, d->config.paths.proc, "slabinfo");
+        path_join(path, sizeof path, d->config.paths.proc, "slabinfo");
         r = readfile_read(&d->slabinfo_buf, path);
         t_read = daemon_mono_usec();
         if (r >= 0) {
@@ -382,7 +383,7 @@ static int alerts_start(struct daemon *d) {
                                   d->config.paths.state_dir);
                 return 0;
         }
-        if (readfile_path(d->events_log_path, sizeof d->events_log_path, d->config.paths.state_dir,
+        if (path_join(d->events_log_path, sizeof d->events_log_path, d->config.paths.state_dir,
                           "events.log") >= 0)
                 d->alert.events_log = d->events_log_path;
         return 0;
@@ -419,7 +420,7 @@ static int server_start(struct daemon *d) {
         if (passed > 0)
                 r = server_new_from_fd(d->loop, &d->config.server, fd, d->handler, d, &d->server);
         else
-                r = server_new(d->loop, &d->config.server, NULL, d->handler, d, &d->server);
+                r = server_new(d->loop, &d->config.server, d->handler, d, &d->server);
         if (r < 0)
                 log_error_errno(r, "Cannot listen on %s; no queries until the next reload",
                                 passed > 0 ? "the socket systemd passed" : d->config.server.socket);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/config_schema.h"
+#include "base/path.h"
 
 _Static_assert(CONFIG_SOCKET_PATH_MAX == sizeof(((struct sockaddr_un *) 0)->sun_path),
                "server.socket must fit sockaddr_un");
@@ -86,12 +87,8 @@ void config_defaults(struct config *ret) {
         ret->history.minute_usec = 24 * USEC_PER_HOUR;
         ret->history.hour_usec = 30 * USEC_PER_DAY;
 
-        config_copy_string(ret->paths.proc, sizeof ret->paths.proc, "/proc");
-        config_copy_string(ret->paths.sys, sizeof ret->paths.sys, "/sys");
-        config_copy_string(ret->paths.tracefs, sizeof ret->paths.tracefs, "/sys/kernel/tracing");
-        config_copy_string(ret->paths.debugfs, sizeof ret->paths.debugfs, "/sys/kernel/debug");
-        config_copy_string(ret->paths.dev_kmsg, sizeof ret->paths.dev_kmsg, "/dev/kmsg");
-        config_copy_string(ret->paths.state_dir, sizeof ret->paths.state_dir, "/var/lib/slabwatch");
+        /* Every host path, from the root (host_paths below). */
+        (void) config_set_root(ret, "/");
 
         memcpy(ret->rules, default_rules, sizeof default_rules);
         ret->n_rules = ELEMENTSOF(default_rules);
@@ -116,13 +113,72 @@ void config_defaults(struct config *ret) {
         ret->capture.raw_trace_max_bytes = 16 * MIB;
         ret->capture.mount_tracefs = true;
 
-        config_copy_string(ret->server.socket, sizeof ret->server.socket, "/run/slabwatch/slabwatch.sock");
         config_copy_string(ret->server.group, sizeof ret->server.group, "slabwatch");
         ret->server.max_clients = 32;
         ret->server.max_request_bytes = 64 * KIB;
         ret->server.idle_timeout_usec = 30 * USEC_PER_SEC;
 
         config_copy_string(ret->metrics.textfile, sizeof ret->metrics.textfile, "");
+}
+
+/* ============================ Host paths =============================
+ * Every path on the host, as it lies under paths.root: composed here and
+ * nowhere else. A key the file sets itself keeps its value. */
+
+#define HOST_PATH(member, rel, limit) \
+        { #member, offsetof(struct config, member), sizeof(((struct config *) 0)->member), rel, limit }
+
+static const struct host_path {
+        const char *key;
+        size_t offset, size;
+        const char *under_root;
+        size_t max_len;                 /* NUL included */
+} host_paths[] = {
+        HOST_PATH(paths.proc, "proc", CONFIG_PATH_MAX),
+        HOST_PATH(paths.sys, "sys", CONFIG_PATH_MAX),
+        HOST_PATH(paths.tracefs, "sys/kernel/tracing", CONFIG_PATH_MAX),
+        HOST_PATH(paths.debugfs, "sys/kernel/debug", CONFIG_PATH_MAX),
+        HOST_PATH(paths.dev_kmsg, "dev/kmsg", CONFIG_PATH_MAX),
+        HOST_PATH(paths.state_dir, "var/lib/slabwatch", CONFIG_PATH_MAX),
+        HOST_PATH(server.socket, "run/slabwatch/slabwatch.sock", CONFIG_SOCKET_PATH_MAX),
+};
+
+int config_compose_paths(struct config *c, config_given_fn given, void *userdata, const char **ret_key) {
+        char buf[CONFIG_PATH_MAX];
+
+        /* Check every path first, so that a failure changes nothing. */
+        for (int write = 0; write <= 1; write++)
+                for (size_t i = 0; i < ELEMENTSOF(host_paths); i++) {
+                        const struct host_path *h = &host_paths[i];
+                        char *field = (char *) c + h->offset;
+
+                        if (given && given(field, userdata))
+                                continue;
+                        if (path_join(buf, h->max_len, c->paths.root, h->under_root) < 0) {
+                                if (ret_key)
+                                        *ret_key = h->key;
+                                return -ENAMETOOLONG;
+                        }
+                        if (write)
+                                config_copy_string(field, h->size, buf);
+                }
+        return 0;
+}
+
+int config_set_root(struct config *c, const char *root) {
+        char saved[CONFIG_PATH_MAX];
+        int r;
+
+        if (root[0] != '/')
+                return -EINVAL;
+        if (strlen(root) >= sizeof c->paths.root)
+                return -ENAMETOOLONG;
+        memcpy(saved, c->paths.root, sizeof saved);
+        config_copy_string(c->paths.root, sizeof c->paths.root, root);
+        r = config_compose_paths(c, NULL, NULL, NULL);
+        if (r < 0)
+                memcpy(c->paths.root, saved, sizeof c->paths.root);
+        return r;
 }
 
 const struct config_rule *config_rule_for(const struct config *c, const char *cache_name, bool reclaimable) {

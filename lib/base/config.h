@@ -47,7 +47,11 @@ struct config_history {
         uint64_t hour_usec;     /* span at 1-hour buckets (default 30d) */
 };
 
+/* Every host path lies under root unless its own key is given: loading a
+ * file composes the rest from paths.root (config_set_root() does the same
+ * for a config built in code). server.socket is composed the same way. */
 struct config_paths {
+        char root[CONFIG_PATH_MAX];       /* / */
         char proc[CONFIG_PATH_MAX];       /* /proc */
         char sys[CONFIG_PATH_MAX];        /* /sys */
         char tracefs[CONFIG_PATH_MAX];    /* /sys/kernel/tracing */
@@ -145,6 +149,13 @@ int config_source_init(struct config_source *ret, const char *path);
  * *@ret_defaults true (@ret_defaults may be NULL). */
 int config_load(const struct config_source *src, struct config *ret, bool *ret_defaults,
                 struct config_error *ret_error);
+
+/* Set paths.root to @root and compose every host path under it (proc, sys,
+ * tracefs, debugfs, dev_kmsg, state_dir, server.socket), overriding what
+ * they held: for a config built in code, such as a test's fake tree.
+ * -EINVAL if @root is not absolute, -ENAMETOOLONG if a path does not fit
+ * (server.socket: CONFIG_SOCKET_PATH_MAX). */
+int config_set_root(struct config *c, const char *root);
 
 /* The first rule matching @cache_name (with @reclaimable as read from sysfs),
  * or NULL. First match wins. */

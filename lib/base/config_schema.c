@@ -23,6 +23,7 @@ static const struct key_def history_keys[] = {
 };
 
 static const struct key_def paths_keys[] = {
+        KEY("root", KEY_PATH, struct config_paths, root, .max = CONFIG_PATH_MAX - 1),
         KEY("proc", KEY_PATH, struct config_paths, proc, .max = CONFIG_PATH_MAX - 1),
         KEY("sys", KEY_PATH, struct config_paths, sys, .max = CONFIG_PATH_MAX - 1),
         KEY("tracefs", KEY_PATH, struct config_paths, tracefs, .max = CONFIG_PATH_MAX - 1),

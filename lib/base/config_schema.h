@@ -60,5 +60,13 @@ extern const struct config_rule config_rule_template;
  * holding the same values compare equal byte for byte. */
 void config_copy_string(char *dst, size_t size, const char *src);
 
+/* Whether the file set the field at @field itself. */
+typedef bool (*config_given_fn)(const void *field, void *userdata);
+
+/* Compose the host paths under c->paths.root, except those @given (NULL:
+ * none) says the file set. On -ENAMETOOLONG, *@ret_key names the key whose
+ * composed path does not fit ("server.socket"). */
+int config_compose_paths(struct config *c, config_given_fn given, void *userdata, const char **ret_key);
+
 /* Fill @e with a message and no position. */
 void config_error_set(struct config_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

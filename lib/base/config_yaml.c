@@ -635,6 +635,21 @@ static int parse_stream(struct parser *p) {
         return 0;
 }
 
+static bool given_in_file(const void *field, void *userdata) {
+        return mark_find(userdata, field) != NULL;
+}
+
+/* The host paths the file does not set itself, under paths.root. */
+static int compose_paths(struct parser *p) {
+        const char *key = "";
+        int r = config_compose_paths(&p->cfg, given_in_file, p, &key);
+        if (r == -ENAMETOOLONG)
+                return fail_at(p, mark_find(p, p->cfg.paths.root),
+                               "paths.root: %s under it would be too long%s; set %s itself", key,
+                               strcmp(key, "server.socket") == 0 ? " for a socket (107 bytes)" : "", key);
+        return r < 0 ? fail_at(p, NULL, "cannot compose the host paths") : 0;
+}
+
 /* Checks between keys, once all of them are known. The position is that of
  * the key most likely to need the change. */
 static int validate(struct parser *p) {
@@ -718,6 +733,8 @@ int config_parse(const char *buf, size_t len, struct config *ret, struct config_
         yaml_parser_set_input_string(&p->yaml, (const unsigned char *) p->buf, len);
 
         r = parse_stream(p);
+        if (r >= 0)
+                r = compose_paths(p);
         if (r >= 0)
                 r = validate(p);
         if (r >= 0)

@@ -72,9 +72,7 @@ static void fixture_init(struct fixture *fx, unsigned samples) {
         config_defaults(&fx->cfg);
         fx->cfg.interval_usec = 1000000;
         fx->cfg.alert.journal = false;
-        snprintf(fx->cfg.paths.proc, sizeof fx->cfg.paths.proc, "%s/proc", fx->dir);
-        snprintf(fx->cfg.paths.sys, sizeof fx->cfg.paths.sys, "%s/sys", fx->dir);
-        snprintf(fx->cfg.paths.state_dir, sizeof fx->cfg.paths.state_dir, "%s/state", fx->dir);
+        ck_assert_int_eq(config_set_root(&fx->cfg, fx->dir), 0);
         fx->cfg.capture.enabled = false;
         fx->loop = ev_loop_new(EVFLAG_AUTO);
         snprintf(path, sizeof path, "%s/slabwatch.yaml", fx->dir);
@@ -258,7 +256,7 @@ START_TEST(test_meminfo_events_captures) {
                           "{\"time\":4000000000,\"event\":\"cleared\",\"message\":\"m2\",\"cache\":\"filp\"}\n"
                           "{\"time\":4000000001,\"event\":\"verdict\",\"message\":\"m3\"}\n"
                           "{\"time\":4000000002,\"ev";
-        testutil_write_file(fx.dir, "state/events.log", log, strlen(log));
+        testutil_write_file(fx.dir, "var/lib/slabwatch/events.log", log, strlen(log));
         proto_request_init(&req, PROTO_CMD_EVENTS);
         doc = call(&fx, &req);
         json_object *events = field(data(doc), "events");
@@ -335,7 +333,8 @@ static int reload_child(const char *dir, bool named) {
         cfg.interval_usec = 1000000;
         cfg.alert.journal = false;
         cfg.capture.enabled = false;
-        snprintf(cfg.paths.state_dir, sizeof cfg.paths.state_dir, "%s/state", dir);
+        if (config_set_root(&cfg, dir) < 0)
+                return 2;
         /* A stand-in for the default location, with no file there. */
         snprintf(path, sizeof path, "%s/etc/slabwatch.yaml", dir);
         if (config_source_init(&src, path) < 0)

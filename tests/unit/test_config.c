@@ -59,6 +59,7 @@ static void assert_config_eq(const struct config *a, const struct config *b) {
         EQ_U(history.raw_usec);
         EQ_U(history.minute_usec);
         EQ_U(history.hour_usec);
+        EQ_S(paths.root);
         EQ_S(paths.proc);
         EQ_S(paths.sys);
         EQ_S(paths.tracefs);
@@ -107,6 +108,7 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c.history.raw_usec, HOUR);
         ck_assert_uint_eq(c.history.minute_usec, 24 * HOUR);
         ck_assert_uint_eq(c.history.hour_usec, 30 * DAY);
+        ck_assert_str_eq(c.paths.root, "/");
         ck_assert_str_eq(c.paths.proc, "/proc");
         ck_assert_str_eq(c.paths.sys, "/sys");
         ck_assert_str_eq(c.paths.tracefs, "/sys/kernel/tracing");
@@ -202,6 +204,8 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c.history.raw_usec, 2 * HOUR);
         ck_assert_uint_eq(c.history.minute_usec, 2 * DAY);
         ck_assert_uint_eq(c.history.hour_usec, 60 * DAY);
+        /* Every host path is given, so none is composed from the root. */
+        ck_assert_str_eq(c.paths.root, "/tmp/elsewhere");
         ck_assert_str_eq(c.paths.proc, "/tmp/root/proc");
         ck_assert_str_eq(c.paths.sys, "/tmp/root/sys");
         ck_assert_str_eq(c.paths.tracefs, "/tmp/root/tracing");
@@ -897,6 +901,63 @@ START_TEST(test_load_file_errors) {
 }
 END_TEST
 
+/* paths.root: every host path the file does not set lies under it. */
+START_TEST(test_paths_root) {
+        struct config c, expect;
+        struct config_error e;
+        char *yaml = malloc(2 * CONFIG_PATH_MAX);
+
+        ck_assert_int_eq(parse_str("paths: {root: /tmp/fake}\n", &c, &e), 0);
+        ck_assert_str_eq(c.paths.root, "/tmp/fake");
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+        ck_assert_str_eq(c.paths.sys, "/tmp/fake/sys");
+        ck_assert_str_eq(c.paths.tracefs, "/tmp/fake/sys/kernel/tracing");
+        ck_assert_str_eq(c.paths.debugfs, "/tmp/fake/sys/kernel/debug");
+        ck_assert_str_eq(c.paths.dev_kmsg, "/tmp/fake/dev/kmsg");
+        ck_assert_str_eq(c.paths.state_dir, "/tmp/fake/var/lib/slabwatch");
+        ck_assert_str_eq(c.server.socket, "/tmp/fake/run/slabwatch/slabwatch.sock");
+        /* Not a host path: the collector's directory is the user's. */
+        ck_assert_str_eq(c.metrics.textfile, "");
+
+        /* The same as composing in code; a trailing slash changes nothing. */
+        config_defaults(&expect);
+        ck_assert_int_eq(config_set_root(&expect, "/tmp/fake"), 0);
+        assert_config_eq(&c, &expect);
+        ck_assert_int_eq(parse_str("paths: {root: /tmp/fake/}\n", &c, &e), 0);
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+
+        /* A key given explicitly stays, wherever it is in the file. */
+        ck_assert_int_eq(parse_str("server: {socket: /run/s.sock}\npaths:\n  state_dir: /srv/state\n  root: /tmp/fake\n",
+                                   &c, &e), 0);
+        ck_assert_str_eq(c.paths.state_dir, "/srv/state");
+        ck_assert_str_eq(c.server.socket, "/run/s.sock");
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+
+        /* A root too long for the socket says which key to set. */
+        snprintf(yaml, 2 * CONFIG_PATH_MAX, "paths:\n  root: /%0*d\n", 90, 0);
+        ck_assert_int_eq(parse_str(yaml, &c, &e), -EINVAL);
+        ck_assert_uint_eq(e.line, 2);
+        ck_assert_uint_eq(e.column, 9);
+        ck_assert_ptr_nonnull(strstr(e.message, "server.socket under it would be too long"));
+        snprintf(yaml, 2 * CONFIG_PATH_MAX, "paths:\n  root: /%0*d\nserver: {socket: /s.sock}\n", 90, 0);
+        ck_assert_int_eq(parse_str(yaml, &c, &e), 0);
+
+        ck_assert_int_eq(parse_str("paths: {root: tmp}\n", &c, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "not an absolute path"));
+
+        /* In code: a bad root changes nothing. */
+        config_defaults(&c);
+        ck_assert_int_eq(config_set_root(&c, "relative"), -EINVAL);
+        memset(yaml, 'a', 200);
+        yaml[0] = '/';
+        yaml[200] = '\0';
+        ck_assert_int_eq(config_set_root(&c, yaml), -ENAMETOOLONG);
+        config_defaults(&expect);
+        assert_config_eq(&c, &expect);
+        free(yaml);
+}
+END_TEST
+
 START_TEST(test_load_policy) {
         char *dir = testutil_mkdtemp();
         char path[4096];
@@ -1018,6 +1079,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_man_page_examples);
         tcase_add_test(tc, test_load_file_errors);
         tcase_add_test(tc, test_load_policy);
+        tcase_add_test(tc, test_paths_root);
         tcase_add_test(tc, test_error_format);
         suite_add_tcase(s, tc);
 
