@@ -1,6 +1,9 @@
 /* commands — answers to the socket protocol's commands, built from the
  * daemon's state (engine, sampling figures, events log, captures). The texts
  * the daemon publishes (status, metrics) are the daemon's: these carry them.
+ * One file per group of commands: commands_daemon.c (status, version,
+ * metrics, events, reload), commands_caches.c (top, history, meminfo,
+ * export), commands_captures.c (captures, capture, arm, disarm).
  *
  * The server has decoded the request and checked permissions; these only
  * read the daemon (reload is validated here and applied after the answer is
