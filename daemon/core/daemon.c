@@ -1,3 +1,6 @@
+/* daemon — the slabwatchd object: the sampling tick and its alerts, the
+ * hand-off of a trip to the capture manager, and the parts of the daemon in
+ * one list (parts[] below: started in order, finalised in reverse). */
 #include "core/daemon.h"
 
 #include <errno.h>
@@ -353,7 +356,6 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents) {
         (void) daemon_reload(d);
         sd_notify(false, "READY=1");
 }
-
 
 /* =============================== Parts =================================
  * Each part starts from d->config and stops with @final true at exit, false
