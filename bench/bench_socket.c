@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "control/commands.h"
 #include "core/daemon.h"
 #include "control/proto.h"
 
@@ -119,14 +120,15 @@ static int setup_root(void) {
 static int run_daemon_in_process(void) {
         char path[256];
         struct config_error err = { 0 };
+        struct config_source src;
         struct daemon *d = NULL;
         snprintf(path, sizeof path, "%s/slabwatch.yaml", work);
-        if (config_load_file(path, &cfg, &err) < 0) {
+        if (config_source_init(&src, path) < 0 || config_load(&src, &cfg, NULL, &err) < 0) {
                 fprintf(stderr, "bench config: %u:%u: %s\n", err.line, err.column, err.message);
                 return 1;
         }
         struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-        if (daemon_new(loop, path, &cfg, &d) < 0)
+        if (daemon_new(loop, &src, &cfg, commands_handle, &d) < 0)
                 return 1;
         /* daemon_start() starts the socket server with the other services. */
         if (daemon_start(d) < 0)

@@ -9,36 +9,34 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "control/commands.h"
 #include "core/daemon.h"
 #include "core/log.h"
-
-#define DEFAULT_CONFIG SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml"
 
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: slabwatchd [OPTIONS]\n"
                 "Watch /proc/slabinfo and /proc/meminfo for kernel slab leaks.\n\n"
-                "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+                "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                 "      --check-config  load and validate the configuration, then exit\n"
                 "  -v, --verbose       log debug messages\n"
                 "      --version       print the version and exit\n"
                 "  -h, --help          show this help\n");
 }
 
-/* Load @path; a missing file at the default location means "defaults". */
-static int load_config(const char *path, bool explicit_path, struct config *ret) {
+/* Load by the policy SIGHUP and `reload` use too: a missing file at the
+ * default location means the defaults. */
+static int load_config(const struct config_source *src, struct config *ret) {
         struct config_error err = {};
-        int r = config_load_file(path, ret, &err);
-        if (r == -ENOENT && !explicit_path) {
-                log_info("No %s, using the built-in defaults", path);
-                config_defaults(ret);
-                return 0;
-        }
+        bool defaults = false;
+        int r = config_load(src, ret, &defaults, &err);
         if (r < 0) {
                 char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
-                log_error("%s", config_error_format(&err, path, msg, sizeof msg));
+                log_error("%s", config_error_format(&err, src->path, msg, sizeof msg));
                 return r;
         }
+        if (defaults)
+                log_info("No %s, using the built-in defaults", src->path);
         return 0;
 }
 
@@ -51,8 +49,9 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *config_path = DEFAULT_CONFIG;
-        bool explicit_path = false, check_only = false;
+        const char *config_path = NULL;
+        struct config_source src;
+        bool check_only = false;
         static struct config cfg; /* large (paths): not on the stack */
         struct daemon *d = NULL;
         int c, r;
@@ -61,7 +60,6 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case 'c':
                         config_path = optarg;
-                        explicit_path = true;
                         break;
                 case 'C':
                         check_only = true;
@@ -86,10 +84,15 @@ int main(int argc, char **argv) {
                 return 2;
         }
 
-        if (load_config(config_path, explicit_path, &cfg) < 0)
+        r = config_source_init(&src, config_path);
+        if (r < 0) {
+                log_error_errno(r, "Cannot use %s as the configuration file", config_path);
+                return EXIT_FAILURE;
+        }
+        if (load_config(&src, &cfg) < 0)
                 return EXIT_FAILURE;
         if (check_only) {
-                printf("%s: OK\n", config_path);
+                printf("%s: OK\n", src.path);
                 return EXIT_SUCCESS;
         }
 
@@ -98,7 +101,7 @@ int main(int argc, char **argv) {
                 log_error("Cannot initialise the event loop");
                 return EXIT_FAILURE;
         }
-        r = daemon_new(loop, config_path, &cfg, &d);
+        r = daemon_new(loop, &src, &cfg, commands_handle, &d);
         if (r < 0) {
                 log_error_errno(r, "Cannot start");
                 return EXIT_FAILURE;

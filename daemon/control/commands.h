@@ -1,6 +1,9 @@
 /* commands — answers to the socket protocol's commands, built from the
- * daemon's state (engine, sampling figures, events log, captures), and the
- * metrics text the `metrics` command and the textfile share.
+ * daemon's state (engine, sampling figures, events log, captures). The texts
+ * the daemon publishes (status, metrics) are the daemon's: these carry them.
+ * One file per group of commands: commands_daemon.c (status, version,
+ * metrics, events, reload), commands_caches.c (top, history, meminfo,
+ * export), commands_captures.c (captures, capture, arm, disarm).
  *
  * The server has decoded the request and checked permissions; these only
  * read the daemon (reload is validated here and applied after the answer is
@@ -28,13 +31,7 @@
 /* Values (samples × series) in one `export` answer; a longer export is
  * paged (the answer says where the next page starts). */
 #define COMMANDS_EXPORT_VALUES_MAX 100000U
-/* Limit on the metrics text (the textfile and the `metrics` answer). */
-#define COMMANDS_METRICS_MAX (8U * 1024U * 1024U)
 
 /* The server handler: @userdata is the struct daemon. */
 json_object *commands_handle(const struct server_peer *peer, const struct proto_request *req, json_object *args,
                              void *userdata);
-
-/* The daemon's figures as Prometheus or OpenMetrics text, malloc'd in
- * *ret_text. -ENOMEM, -E2BIG. */
-int commands_metrics_text(struct daemon *d, enum metrics_format format, char **ret_text, size_t *ret_len);

@@ -571,15 +571,15 @@ static int clear_stale(const struct sockaddr_un *sa, socklen_t salen) {
         return 0;
 }
 
-int server_new(struct ev_loop *loop, const struct config_server *cfg, const char *root_prefix,
-               server_handler_fn handler, void *userdata, struct server **ret) {
+int server_new(struct ev_loop *loop, const struct config_server *cfg, server_handler_fn handler, void *userdata,
+               struct server **ret) {
         struct server *s = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int r;
 
         if (!cfg || cfg->socket[0] != '/')
                 return -EINVAL;
-        int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s%s", root_prefix ? root_prefix : "", cfg->socket);
+        int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s", cfg->socket);
         if (n < 0 || (size_t) n >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
         socklen_t salen = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + (size_t) n + 1);

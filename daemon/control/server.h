@@ -61,14 +61,14 @@ struct server_stats {
 
 struct server;
 
-/* Bind our own socket at @root_prefix + cfg->socket (NULL prefix = none):
- * create the parent directory (0755), replace a stale socket (one nobody
- * answers on), refuse if a live daemon answers there (-EADDRINUSE) or the
- * path is not a socket (-EEXIST), chmod 0660 and chgrp to cfg->group (root
- * only if the group does not exist) before listening. -ENAMETOOLONG if the
- * path does not fit a sockaddr_un. */
-int server_new(struct ev_loop *loop, const struct config_server *cfg, const char *root_prefix,
-               server_handler_fn handler, void *userdata, struct server **ret);
+/* Bind our own socket at cfg->socket (composed under paths.root by the
+ * config): create the parent directory (0755), replace a stale socket (one
+ * nobody answers on), refuse if a live daemon answers there (-EADDRINUSE)
+ * or the path is not a socket (-EEXIST), chmod 0660 and chgrp to cfg->group
+ * (root only if the group does not exist) before listening. -EINVAL for a
+ * relative path, -ENAMETOOLONG if it does not fit a sockaddr_un. */
+int server_new(struct ev_loop *loop, const struct config_server *cfg, server_handler_fn handler, void *userdata,
+               struct server **ret);
 
 /* Serve on an already listening Unix stream socket @listen_fd (from systemd);
  * the server owns it from now on but never unlinks its path. -ENOTSOCK if the
@@ -84,7 +84,7 @@ int server_listen_fd_from_systemd(int *ret_fd);
  * until restart). Existing clients keep running under the new limits. */
 int server_reconfigure(struct server *s, const struct config_server *cfg);
 
-/* The path we bound (with the root prefix), or NULL for a passed socket. */
+/* The path we bound, or NULL for a passed socket. */
 const char *server_socket_path(const struct server *s);
 
 /* Current counters. */

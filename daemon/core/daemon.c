@@ -1,3 +1,6 @@
+/* daemon — the slabwatchd object: the sampling tick and its alerts, the
+ * hand-off of a trip to the capture manager, and the parts of the daemon in
+ * one list (parts[] below: started in order, finalised in reverse). */
 #include "core/daemon.h"
 
 #include <errno.h>
@@ -12,15 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "caches/engine.h"
-#include "core/log.h"
-#include "core/services.h"
-#include "core/snapshot.h"
+#include "base/path.h"
 #include "base/units.h"
+#include "capture/capture.h"
+#include "capture/probe.h"
+#include "core/log.h"
+#include "core/snapshot.h"
 
 /* At most this many malformed-slabinfo-line reports over the daemon's life,
  * so a kernel that prints an odd line every tick cannot flood the journal. */
 #define SLABINFO_BAD_REPORTS_MAX 16
+/* Points of history put into a capture bundle's history.csv. */
+#define HISTORY_CSV_POINTS 4096
 
 uint64_t daemon_now_usec(void) {
         struct timespec ts;
@@ -61,7 +67,7 @@ static int reclaimable_lookup(const char *cache, void *userdata) {
         int r;
 
         snprintf(rel, sizeof rel, "kernel/slab/%s/reclaim_account", cache);
-        if ((r = readfile_path(path, sizeof path, d->config.paths.sys, rel)) < 0)
+        if ((r = path_join(path, sizeof path, d->config.paths.sys, rel)) < 0)
                 return r;
         if ((r = readfile_small(path, value, sizeof value)) < 0)
                 return r;
@@ -111,6 +117,98 @@ static void update_status(struct daemon *d) {
                    d->slabinfo.n_caches, tripped, v->text[0] ? v->text : "no verdict yet");
 }
 
+/* ============================== Captures =============================== */
+
+static void on_capture_done(const struct capture_result *res, void *userdata) {
+        struct daemon *d = userdata;
+        struct alert_event a = { .t_usec = daemon_now_usec() };
+
+        if (res->error < 0) {
+                a.kind = ALERT_CAPTURE_FAILED;
+                a.priority = LOG_WARNING;
+                alert_event_add(&a, "ERROR", "%s", res->message);
+        } else {
+                a.kind = ALERT_CAPTURE;
+                a.priority = LOG_WARNING;
+        }
+        snprintf(a.message, sizeof a.message, "%s", res->message);
+        alert_event_add(&a, "CACHE", "%s", res->cache);
+        alert_event_add(&a, "SLABINFO_NAME", "%s", res->slabinfo_name);
+        alert_event_add(&a, "CAPTURE_ID", "%s", res->id);
+        alert_event_add(&a, "CAPTURE_DIR", "%s", res->dir);
+        alert_event_add(&a, "METHOD", "%s", res->method);
+        alert_event_add(&a, "STOP_REASON", "%s", res->stop_reason);
+        alert_event_add(&a, "EVENTS", "%" PRIu64, res->events);
+        alert_event_add(&a, "LOST_EVENTS", "%" PRIu64, res->lost_events);
+        alert_event_add(&a, "TOP_STACK", "%s", res->top_stack);
+        alert_event_add(&a, "TOP_OUTSTANDING", "%" PRIu64, res->top_outstanding);
+        alert_event_add(&a, "SUSPECT", "%s", res->suspect);
+        alert_event_add(&a, "TOP_CALL_SITE", "%s", res->top_call_site);
+        if (res->bundle_error < 0)
+                alert_event_add(&a, "BUNDLE_ERROR", "%s: %s", res->bundle_error_path, strerror(-res->bundle_error));
+        alert_send(&d->alert, &a);
+        if (res->bundle_error < 0)
+                log_error_errno(res->bundle_error, "Cannot write capture bundle %s (the alert carries the top stack)",
+                                res->bundle_error_path);
+}
+
+/* The cache's recent history as CSV for the capture bundle. */
+static char *history_csv(struct daemon *d, const char *cache, uint64_t since_usec, size_t *ret_len) {
+        struct history_point *pts = calloc(HISTORY_CSV_POINTS, sizeof *pts);
+        char *text = NULL;
+        size_t size = 0;
+        if (!pts)
+                return NULL;
+        int n = engine_cache_history(d->engine, cache, HISTORY_TIER_RAW, since_usec, pts, HISTORY_CSV_POINTS);
+        FILE *f = n >= 0 ? open_memstream(&text, &size) : NULL;
+        if (f) {
+                fprintf(f, "time,active_objs,num_slabs\n");
+                for (int i = 0; i < n; i++) {
+                        fprintf(f, "%.3f,%" PRIu32 ",", (double) pts[i].t_usec / 1e6, pts[i].last);
+                        if (pts[i].aux != HISTORY_AUX_NONE)
+                                fprintf(f, "%" PRIu32, pts[i].aux);
+                        fputc('\n', f);
+                }
+                fclose(f);
+        }
+        free(pts);
+        *ret_len = size;
+        return text;
+}
+
+/* A cache tripped: start a capture if the config allows. */
+static void capture_on_trip(struct daemon *d, const struct engine_event *ev) {
+        char reason[256];
+        size_t csv_len = 0;
+        int r;
+
+        if (!d->captures || !d->config.capture.enabled)
+                return;
+        snprintf(reason, sizeof reason, "+%.1f objects/min, +%.0f bytes/h, trend %.2f over %" PRIu64 " s (rule %s)",
+                 ev->objs_per_min, ev->bytes_per_hour, ev->trend, ev->window_usec / 1000000u,
+                 ev->rule_match[0] ? ev->rule_match : "-");
+        uint64_t since = ev->t_usec > 2 * ev->window_usec ? ev->t_usec - 2 * ev->window_usec : 0;
+        char *csv = history_csv(d, ev->cache, since, &csv_len);
+        struct capture_trigger why = {
+                .reason = reason,
+                .objects_per_min = ev->objs_per_min,
+                .bytes_per_hour = ev->bytes_per_hour,
+                .percent_per_hour = ev->percent_per_hour,
+                .active_objs = ev->active_objs,
+                .window_usec = ev->window_usec,
+                .history_csv = csv,
+                .history_csv_len = csv_len,
+        };
+        r = capture_manager_trip(d->captures, ev->cache, &why);
+        free(csv);
+        if (r < 0)
+                log_info("No capture for %s now: %s", ev->cache, capture_strerror(r));
+        else
+                log_info("Capturing evidence for %s", ev->cache);
+}
+
+/* ============================== Sampling =============================== */
+
 static void on_engine_event(const struct engine_event *ev, void *userdata) {
         struct daemon *d = userdata;
         struct alert_event a = { .t_usec = ev->t_usec };
@@ -158,7 +256,7 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
         alert_event_add(&a, "VERDICT", "%s", ev->verdict_text);
         alert_send(&d->alert, &a);
         if (ev->type == ENGINE_EVENT_TRIP)
-                daemon_on_trip(d, ev);
+                capture_on_trip(d, ev);
 }
 
 void daemon_sample(struct daemon *d) {
@@ -167,7 +265,7 @@ void daemon_sample(struct daemon *d) {
         bool have_slabinfo = false, have_meminfo = false;
         int r;
 
-        readfile_path(path, sizeof path, d->config.paths.proc, "meminfo");
+        path_join(path, sizeof path, d->config.paths.proc, "meminfo");
         r = readfile_read(&d->meminfo_buf, path);
         if (r >= 0) {
                 r = meminfo_parse(d->meminfo_buf.data, d->meminfo_buf.len, &d->meminfo);
@@ -177,7 +275,7 @@ void daemon_sample(struct daemon *d) {
         report_read_error(&d->meminfo_error, r < 0 ? r : 0, path, "the verdict has no meminfo history");
         have_meminfo = r >= 0;
 
-        readfile_path(path, sizeof path, d->config.paths.proc, "slabinfo");
+        path_join(path, sizeof path, d->config.paths.proc, "slabinfo");
         r = readfile_read(&d->slabinfo_buf, path);
         t_read = daemon_mono_usec();
         if (r >= 0) {
@@ -217,7 +315,10 @@ void daemon_sample(struct daemon *d) {
         }
         sd_notify(false, "WATCHDOG=1");
         update_status(d);
-        daemon_after_sample(d);
+        r = daemon_write_textfile(d);
+        if (r < 0 && r != d->metrics_error)
+                log_warning_errno(r, "Cannot write metrics to %s", d->config.metrics.textfile);
+        d->metrics_error = r < 0 ? r : 0;
         snapshot_tick(d, daemon_mono_usec());
 }
 
@@ -258,7 +359,23 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents) {
         sd_notify(false, "READY=1");
 }
 
-static void setup_alert_sink(struct daemon *d) {
+/* =============================== Parts =================================
+ * Each part starts from d->config and stops with @final true at exit, false
+ * when a reload restarts it. A start returns < 0 only when the daemon cannot
+ * run without the part; the optional ones report their failure and stay off. */
+
+static int engine_start(struct daemon *d) {
+        return engine_new(&d->config, &d->engine);
+}
+
+static void engine_stop(struct daemon *d, bool final) {
+        (void) final;
+        engine_free(d->engine);
+        d->engine = NULL;
+}
+
+/* The alert sink and the state directory its events log lives in. */
+static int alerts_start(struct daemon *d) {
         int r;
         d->alert.journal = d->config.alert.journal;
         d->alert.stderr_always = d->config.alert.stderr_always;
@@ -268,102 +385,233 @@ static void setup_alert_sink(struct daemon *d) {
         if (r < 0) {
                 log_warning_errno(r, "Cannot create state directory %s; no events log",
                                   d->config.paths.state_dir);
-                return;
+                return 0;
         }
-        if (readfile_path(d->events_log_path, sizeof d->events_log_path, d->config.paths.state_dir,
+        if (path_join(d->events_log_path, sizeof d->events_log_path, d->config.paths.state_dir,
                           "events.log") >= 0)
                 d->alert.events_log = d->events_log_path;
+        return 0;
 }
 
-int daemon_new(struct ev_loop *loop, const char *config_path, const struct config *cfg,
-               struct daemon **ret) {
+static int signals_start(struct daemon *d) {
+        ev_signal_start(d->loop, &d->sigterm);
+        ev_signal_start(d->loop, &d->sigint);
+        ev_signal_start(d->loop, &d->sighup);
+        return 0;
+}
+
+static void signals_stop(struct daemon *d, bool final) {
+        (void) final;
+        ev_signal_stop(d->loop, &d->sigterm);
+        ev_signal_stop(d->loop, &d->sigint);
+        ev_signal_stop(d->loop, &d->sighup);
+}
+
+/* The socket server; a reload only reconfigures it (and keeps a socket
+ * systemd passed). Queries are optional: a failure is reported, not fatal. */
+static int server_start(struct daemon *d) {
+        int fd = -1, r;
+
+        if (!d->handler)
+                return 0;
+        if (d->server) {
+                (void) server_reconfigure(d->server, &d->config.server);
+                return 0;
+        }
+        int passed = server_listen_fd_from_systemd(&fd);
+        if (passed < 0)
+                log_warning_errno(passed, "Ignoring the sockets systemd passed");
+        if (passed > 0)
+                r = server_new_from_fd(d->loop, &d->config.server, fd, d->handler, d, &d->server);
+        else
+                r = server_new(d->loop, &d->config.server, d->handler, d, &d->server);
+        if (r < 0)
+                log_error_errno(r, "Cannot listen on %s; no queries until the next reload",
+                                passed > 0 ? "the socket systemd passed" : d->config.server.socket);
+        return 0;
+}
+
+static void server_stop(struct daemon *d, bool final) {
+        if (!final)
+                return;
+        server_free(d->server);
+        d->server = NULL;
+}
+
+static void captures_stop(struct daemon *d, bool final) {
+        if (d->captures) {
+                (void) capture_manager_stop_all(d->captures, final ? "stopping" : "reloading");
+                capture_manager_free(d->captures);
+                d->captures = NULL;
+        }
+        free(d->probe);
+        d->probe = NULL;
+}
+
+/* The capability probe and the capture manager. Watching and alerting work
+ * without them: a failure is reported, not fatal. */
+static int captures_start(struct daemon *d) {
+        char summary[PROBE_SUMMARY_MAX];
+        int r;
+
+        d->probe = calloc(1, sizeof *d->probe);
+        if (!d->probe)
+                r = -ENOMEM;
+        else
+                r = probe_run(&d->config, d->probe);
+        if (r < 0) {
+                log_error_errno(r, "Cannot probe the kernel's capabilities");
+                captures_stop(d, false);
+                return 0;
+        }
+        log_info("Capabilities: %s", probe_summary(d->probe, summary, sizeof summary));
+        r = capture_manager_new(d->loop, &d->config, d->probe, on_capture_done, d, &d->captures);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up evidence capture");
+                captures_stop(d, false);
+        }
+        return 0;
+}
+
+/* The history saved by the previous run, if any; saved again at exit. */
+static int history_start(struct daemon *d) {
+        (void) snapshot_restore(d);
+        return 0;
+}
+
+static void history_stop(struct daemon *d, bool final) {
+        if (final)
+                (void) snapshot_save(d);
+}
+
+/* The sampling timer: the first tick runs at once. */
+static int sampling_start(struct daemon *d) {
+        d->next_tick = 0;
+        ev_timer_set(&d->sample_timer, 0., 0.);
+        ev_timer_start(d->loop, &d->sample_timer);
+        return 0;
+}
+
+static void sampling_stop(struct daemon *d, bool final) {
+        (void) final;
+        ev_timer_stop(d->loop, &d->sample_timer);
+}
+
+enum {
+        PART_AT_NEW = 1 << 0,   /* started by daemon_new (the rest by daemon_start) */
+        PART_RELOAD = 1 << 1,   /* stopped and started again by a reload */
+};
+
+/* The daemon's parts: started in this order, finalised in reverse. */
+static const struct daemon_part {
+        const char *name;
+        int (*start)(struct daemon *d);
+        void (*stop)(struct daemon *d, bool final);
+        unsigned flags;
+} parts[] = {
+        { "engine",   engine_start,   engine_stop,   PART_AT_NEW },
+        { "alerts",   alerts_start,   NULL,          PART_AT_NEW | PART_RELOAD },
+        { "history",  history_start,  history_stop,  PART_AT_NEW },
+        { "signals",  signals_start,  signals_stop,  0 },
+        { "server",   server_start,   server_stop,   PART_RELOAD },
+        { "captures", captures_start, captures_stop, PART_RELOAD },
+        { "sampling", sampling_start, sampling_stop, PART_RELOAD },
+};
+#define N_PARTS (sizeof parts / sizeof parts[0])
+
+/* Start parts from d->parts_started on, while @flags match. */
+static int parts_start(struct daemon *d, unsigned flags) {
+        while (d->parts_started < N_PARTS && (parts[d->parts_started].flags & flags) == flags) {
+                const struct daemon_part *p = &parts[d->parts_started];
+                int r = p->start(d);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start the %s", p->name);
+                d->parts_started++;
+        }
+        return 0;
+}
+
+static void apply_config(struct daemon *d, const struct config *cfg) {
+        d->config = *cfg;
+        long ps = sysconf(_SC_PAGESIZE);
+        d->page_size = d->config.page_size ? d->config.page_size : (uint32_t) (ps > 0 ? ps : 4096);
+}
+
+int daemon_new(struct ev_loop *loop, const struct config_source *src, const struct config *cfg,
+               server_handler_fn handler, struct daemon **ret) {
         struct daemon *d = calloc(1, sizeof *d);
         int r;
         if (!d)
                 return -ENOMEM;
         d->loop = loop;
-        snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
-        d->config = *cfg;
-        long ps = sysconf(_SC_PAGESIZE);
-        d->page_size = cfg->page_size ? cfg->page_size : (uint32_t) (ps > 0 ? ps : 4096);
+        d->handler = handler;
+        d->source = *src;
+        apply_config(d, cfg);
         d->start_usec = daemon_now_usec();
-
-        r = engine_new(&d->config, &d->engine);
-        if (r < 0) {
-                free(d);
-                return r;
-        }
-        setup_alert_sink(d);
-        (void) snapshot_restore(d);
-
         ev_init(&d->sample_timer, on_sample_timer);
         ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
         ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
         ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+
+        r = parts_start(d, PART_AT_NEW);
+        if (r < 0) {
+                daemon_free(d);
+                return r;
+        }
         *ret = d;
         return 0;
 }
 
 int daemon_start(struct daemon *d) {
-        int r;
-        ev_signal_start(d->loop, &d->sigterm);
-        ev_signal_start(d->loop, &d->sigint);
-        ev_signal_start(d->loop, &d->sighup);
-        r = daemon_start_services(d);
+        int r = parts_start(d, 0);
         if (r < 0)
                 return r;
         log_info("slabwatchd %s: sampling %s every %.3g s", SLABWATCH_VERSION, d->config.paths.proc,
                  (double) d->config.interval_usec / 1e6);
-        ev_timer_set(&d->sample_timer, 0., 0.);
-        ev_timer_start(d->loop, &d->sample_timer);
         return 0;
 }
 
 int daemon_reload(struct daemon *d) {
+        const char *path = d->source.path;
         struct config_error err = {};
+        bool defaults = false;
         struct config *cfg = malloc(sizeof *cfg); /* ~70 KiB: not on the stack */
         if (!cfg)
-                return log_error_errno(-ENOMEM, "Cannot reload %s", d->config_path);
-        int r = config_load_file(d->config_path, cfg, &err);
+                return log_error_errno(-ENOMEM, "Cannot reload %s", path);
+        int r = config_load(&d->source, cfg, &defaults, &err);
         if (r < 0) {
                 free(cfg);
                 char msg[CONFIG_ERROR_MAX + CONFIG_PATH_MAX + 32];
-                log_error("%s; keeping the old configuration",
-                          config_error_format(&err, d->config_path, msg, sizeof msg));
+                log_error("%s; keeping the old configuration", config_error_format(&err, path, msg, sizeof msg));
                 return r;
         }
+        if (defaults)
+                log_info("No %s, using the built-in defaults", path);
         r = engine_reconfigure(d->engine, cfg);
         if (r < 0) {
                 free(cfg);
-                return log_error_errno(r, "%s: not usable; keeping the old configuration", d->config_path);
+                return log_error_errno(r, "%s: not usable; keeping the old configuration", path);
         }
-        daemon_stop_services(d, false);
-        d->config = *cfg;
+        for (size_t i = d->parts_started; i-- > 0;)
+                if ((parts[i].flags & PART_RELOAD) && parts[i].stop)
+                        parts[i].stop(d, false);
+        apply_config(d, cfg);
         free(cfg);
-        long ps = sysconf(_SC_PAGESIZE);
-        d->page_size = d->config.page_size ? d->config.page_size : (uint32_t) (ps > 0 ? ps : 4096);
-        setup_alert_sink(d);
-        r = daemon_start_services(d);
-        if (r < 0)
-                log_error_errno(r, "Cannot restart services after reload");
-        ev_timer_stop(d->loop, &d->sample_timer);
-        d->next_tick = 0;
-        ev_timer_set(&d->sample_timer, 0., 0.);
-        ev_timer_start(d->loop, &d->sample_timer);
-        log_info("Reloaded %s", d->config_path);
+        for (size_t i = 0; i < d->parts_started; i++)
+                if ((parts[i].flags & PART_RELOAD) && (r = parts[i].start(d)) < 0)
+                        log_error_errno(r, "Cannot restart the %s after reload", parts[i].name);
+        log_info("Reloaded %s", path);
         return 0;
 }
 
 void daemon_free(struct daemon *d) {
         if (!d)
                 return;
-        ev_timer_stop(d->loop, &d->sample_timer);
-        ev_signal_stop(d->loop, &d->sigterm);
-        ev_signal_stop(d->loop, &d->sigint);
-        ev_signal_stop(d->loop, &d->sighup);
-        daemon_stop_services(d, true);
-        (void) snapshot_save(d);
-        engine_free(d->engine);
+        while (d->parts_started > 0) {
+                const struct daemon_part *p = &parts[--d->parts_started];
+                if (p->stop)
+                        p->stop(d, true);
+        }
         readfile_done(&d->meminfo_buf);
         readfile_done(&d->slabinfo_buf);
         slabinfo_done(&d->slabinfo);

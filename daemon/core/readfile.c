@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/path.h"
+
 static int grow(struct readfile_buf *b, size_t max) {
         if (b->allocated >= max + 1)
                 return -EFBIG;
@@ -79,13 +81,5 @@ int readfile_small(const char *path, char *buf, size_t size) {
 }
 
 int readfile_path(char *buf, size_t size, const char *dir, const char *rel) {
-        size_t dl = strlen(dir);
-        while (dl > 1 && dir[dl - 1] == '/')
-                dl--;
-        while (*rel == '/')
-                rel++;
-        int n = snprintf(buf, size, "%.*s/%s", (int) dl, dir, rel);
-        if (n < 0 || (size_t) n >= size)
-                return -ENAMETOOLONG;
-        return 0;
+        return path_join(buf, size, dir, rel);
 }

@@ -24,5 +24,6 @@ void readfile_done(struct readfile_buf *b);
  * newline removed). -E2BIG if it does not fit. */
 int readfile_small(const char *path, char *buf, size_t size);
 
-/* Join @dir and @rel with exactly one '/' into @buf. -ENAMETOOLONG if it does not fit. */
+/* path_join() (lib/base/path.h) under its old name, for the callers in
+ * daemon/capture that still use it. */
 int readfile_path(char *buf, size_t size, const char *dir, const char *rel);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "control/commands.h"
+#include "base/config.h"
 
 int textfile_write(const char *path, const char *text, size_t len) {
         char tmp[CONFIG_PATH_MAX + 32];
@@ -43,19 +43,5 @@ int textfile_write(const char *path, const char *text, size_t len) {
                 r = -errno;
         if (r < 0)
                 (void) unlink(tmp);
-        return r;
-}
-
-int textfile_update(struct daemon *d) {
-        char *text = NULL;
-        size_t len = 0;
-        const char *path = d->config.metrics.textfile;
-        if (!path[0])
-                return 0;
-        int r = commands_metrics_text(d, METRICS_FORMAT_PROMETHEUS, &text, &len);
-        if (r < 0)
-                return r;
-        r = textfile_write(path, text, len);
-        free(text);
         return r;
 }

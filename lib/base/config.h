@@ -1,4 +1,7 @@
-/* config — slabwatch.yaml: compiled-in defaults, YAML loading, validation. */
+/* config — slabwatch.yaml: compiled-in defaults, YAML loading, validation.
+ * config.c holds the defaults (default_rules) and config_rule_for(),
+ * config_schema.c the key tables, config_yaml.c the parser, config_units.c
+ * durations and sizes. */
 #pragma once
 
 #include <stdbool.h>
@@ -51,7 +54,11 @@ struct config_history {
         uint64_t snapshot_usec; /* history saved to state_dir this often (5m); 0 = never */
 };
 
+/* Every host path lies under root unless its own key is given: loading a
+ * file composes the rest from paths.root (config_set_root() does the same
+ * for a config built in code). server.socket is composed the same way. */
 struct config_paths {
+        char root[CONFIG_PATH_MAX];       /* / */
         char proc[CONFIG_PATH_MAX];       /* /proc */
         char sys[CONFIG_PATH_MAX];        /* /sys */
         char tracefs[CONFIG_PATH_MAX];    /* /sys/kernel/tracing */
@@ -128,6 +135,34 @@ int config_parse(const char *buf, size_t len, struct config *ret, struct config_
 /* Read @path and config_parse() it. -errno of the read (with a message) or of
  * the parse. */
 int config_load_file(const char *path, struct config *ret, struct config_error *ret_error);
+
+/* The file slabwatchd reads when no -c names one. */
+#define CONFIG_DEFAULT_PATH SLABWATCH_SYSCONFDIR "/slabwatch/slabwatch.yaml"
+
+/* Where the configuration comes from. A file the user named must be there;
+ * a file at the default location may be absent: then the built-in defaults
+ * apply. */
+struct config_source {
+        char path[CONFIG_PATH_MAX];
+        bool named;             /* given by the user (-c), not the default location */
+};
+
+/* @path as named by the user, or NULL for CONFIG_DEFAULT_PATH. -ENAMETOOLONG. */
+int config_source_init(struct config_source *ret, const char *path);
+
+/* The one load policy, used at start, on SIGHUP and for the socket's
+ * `reload`: config_load_file(@src->path), except that a missing file at the
+ * default location fills @ret with the defaults and returns 0 with
+ * *@ret_defaults true (@ret_defaults may be NULL). */
+int config_load(const struct config_source *src, struct config *ret, bool *ret_defaults,
+                struct config_error *ret_error);
+
+/* Set paths.root to @root and compose every host path under it (proc, sys,
+ * tracefs, debugfs, dev_kmsg, state_dir, server.socket), overriding what
+ * they held: for a config built in code, such as a test's fake tree.
+ * -EINVAL if @root is not absolute, -ENAMETOOLONG if a path does not fit
+ * (server.socket: CONFIG_SOCKET_PATH_MAX). */
+int config_set_root(struct config *c, const char *root);
 
 /* The first rule matching @cache_name (with @reclaimable as read from sysfs),
  * or NULL. First match wins. */

@@ -719,3 +719,35 @@ json_object *proto_json_time(uint64_t t_usec) {
 json_object *proto_json_u64(uint64_t v) {
         return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t) v);
 }
+
+const struct proto_verdict_kind proto_verdict_kinds[PROTO_VERDICT_KINDS] = {
+        { VERDICT_SLAB, "slab" },
+        { VERDICT_UNACCOUNTED, "unaccounted" },
+        { VERDICT_VMALLOC, "vmalloc" },
+        { VERDICT_USER, "user" },
+};
+
+const enum meminfo_key proto_verdict_meminfo_keys[PROTO_VERDICT_MEMINFO_KEYS] = {
+        MEMINFO_MEM_TOTAL,   MEMINFO_MEM_FREE,     MEMINFO_MEM_AVAILABLE, MEMINFO_SLAB,
+        MEMINFO_SRECLAIMABLE, MEMINFO_SUNRECLAIM,  MEMINFO_KERNEL_STACK,  MEMINFO_PAGE_TABLES,
+        MEMINFO_VMALLOC_USED, MEMINFO_PERCPU,      MEMINFO_ANON_PAGES,    MEMINFO_SHMEM,
+};
+
+json_object *proto_json_verdict(const struct verdict *v) {
+        char buf[128];
+        json_object *o = json_object_new_object();
+        json_object *flags = json_object_new_array();
+        json_object *caches = json_object_new_array();
+        for (size_t i = 0; i < PROTO_VERDICT_KINDS; i++)
+                if (v && (v->flags & proto_verdict_kinds[i].flag))
+                        json_object_array_add(flags, json_object_new_string(proto_verdict_kinds[i].name));
+        for (size_t i = 0; v && i < v->n_caches; i++)
+                json_object_array_add(caches, json_object_new_string(v->caches[i]));
+        /* json-c only fails to add on allocation failure; the field is then
+         * missing, which clients show as "-". */
+        (void) json_object_object_add(o, "flags", flags);
+        (void) json_object_object_add(o, "summary", json_object_new_string(verdict_flags_string(v ? v->flags : VERDICT_NONE, buf, sizeof buf)));
+        (void) json_object_object_add(o, "text", json_object_new_string(v ? v->text : ""));
+        (void) json_object_object_add(o, "caches", caches);
+        return o;
+}

@@ -13,6 +13,9 @@
 
 #include <json-c/json.h>
 
+#include "memory/meminfo.h"
+#include "memory/verdict.h"
+
 #define PROTO_VERSION 1
 #define PROTO_HEADER_SIZE 8
 /* Hard cap for a request, whatever server.max_request_bytes says (its
@@ -203,3 +206,21 @@ json_object *proto_json_time(uint64_t t_usec);
 
 /* A json-c int64 for a u64 count (saturates at INT64_MAX). */
 json_object *proto_json_u64(uint64_t v);
+
+/* The kinds of memory a verdict names, as `status`, `meminfo` and the
+ * metrics call them ("slab", "unaccounted", "vmalloc", "user"). */
+struct proto_verdict_kind {
+        unsigned flag;          /* VERDICT_* */
+        const char *name;
+};
+#define PROTO_VERDICT_KINDS 4
+extern const struct proto_verdict_kind proto_verdict_kinds[PROTO_VERDICT_KINDS];
+
+/* The /proc/meminfo keys the verdict reads: the ones `meminfo` and the
+ * metrics report. */
+#define PROTO_VERDICT_MEMINFO_KEYS 12
+extern const enum meminfo_key proto_verdict_meminfo_keys[PROTO_VERDICT_MEMINFO_KEYS];
+
+/* A verdict as JSON: flags (names), summary, text, caches. @v may be NULL
+ * (no verdict yet: empty fields). */
+json_object *proto_json_verdict(const struct verdict *v);

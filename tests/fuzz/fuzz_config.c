@@ -13,7 +13,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (config_parse((const char *) data, size, &c, &e) < 0) {
                 if (!memchr(e.message, '\0', sizeof e.message))
                         __builtin_trap();
-        } else if (c.n_rules > CONFIG_RULES_MAX)
+                return 0;
+        }
+        if (c.n_rules > CONFIG_RULES_MAX)
+                __builtin_trap();
+        /* Paths composed under paths.root stay terminated, and the socket
+         * fits a sockaddr_un. */
+        if (!memchr(c.paths.proc, '\0', sizeof c.paths.proc) ||
+            !memchr(c.paths.state_dir, '\0', sizeof c.paths.state_dir) ||
+            strnlen(c.server.socket, sizeof c.server.socket) >= CONFIG_SOCKET_PATH_MAX)
                 __builtin_trap();
         return 0;
 }

@@ -7,7 +7,8 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 tmp_setup
 root=$TEST_TMP
-mkdir -p "$root/proc" "$root/sys/kernel/slab" "$root/state"
+state=$root/var/lib/slabwatch   # paths.state_dir under paths.root
+mkdir -p "$root/proc" "$root/sys/kernel/slab"
 for c in leaky_cache churn_cache burst_cache steady_cache; do
         mkdir -p "$root/sys/kernel/slab/$c"
         echo 0 > "$root/sys/kernel/slab/$c/reclaim_account"
@@ -30,13 +31,7 @@ write_slabinfo() { # step leak_objs churn_objs burst_objs
 cat > "$root/slabwatch.yaml" <<YAML
 interval: 200ms
 history: {raw: 10m, minute: 1h, hour: 1d}
-paths:
-  proc: $root/proc
-  sys: $root/sys
-  tracefs: $root/tracing
-  debugfs: $root/debug
-  dev_kmsg: $root/kmsg
-  state_dir: $root/state
+paths: {root: $root}
 thresholds:
   - match: "*"
     window: 4s
@@ -47,7 +42,6 @@ thresholds:
     min_trend: 0.6
 alert: {journal: false, stderr: true, clear: 3s}
 capture: {enabled: false}
-server: {socket: $root/slabwatch.sock}
 YAML
 
 "$SLABWATCHD" -c "$root/slabwatch.yaml" --check-config || fail "config rejected"
@@ -79,7 +73,9 @@ for step in $(seq 1 60); do
         sleep 0.2
 done
 kill -0 "$daemon" || fail "slabwatchd died"
-trips=$(json_events "$root/state/events.log" trip | sort -u)
+# paths.root alone moved the state directory and the socket too.
+[ -S "$root/run/slabwatch/slabwatch.sock" ] || fail "no socket under paths.root"
+trips=$(json_events "$state/events.log" trip | sort -u)
 echo "tripped: ${trips:-none}"
 [ "$trips" = "leaky_cache" ] || fail "expected only leaky_cache to trip, got: ${trips:-none}"
 
@@ -88,7 +84,7 @@ for step in $(seq 1 40); do
         write_slabinfo $leak $churn $burst
         sleep 0.2
 done
-cleared=$(json_events "$root/state/events.log" cleared | sort -u)
+cleared=$(json_events "$state/events.log" cleared | sort -u)
 echo "cleared: ${cleared:-none}"
 [ "$cleared" = "leaky_cache" ] || fail "expected leaky_cache to clear, got: ${cleared:-none}"
 

@@ -9,10 +9,11 @@ command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate i
 command -v python3 >/dev/null || skip "python3 is needed to parse the JSON answers"
 
 make_proc_root
-# The configured path must stay unused: the passed socket wins.
-OWN_SOCK=$WORK/own.sock
+# The configured path (server.socket under paths.root) must stay unused:
+# the passed socket wins.
+OWN_SOCK=$SOCK
+SOCK=$WORK/passed.sock
 write_config
-sed -i "s|socket: $SOCK|socket: $OWN_SOCK|" "$WORK/slabwatch.yaml"
 
 systemd-socket-activate -l "$SOCK" "$SLABWATCHD" -c "$WORK/slabwatch.yaml" > "$WORK/daemon.log" 2>&1 &
 DAEMON_PID=$!

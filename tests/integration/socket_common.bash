@@ -1,5 +1,6 @@
-# Shared by tests/integration/socket_*.sh: a daemon on a fake /proc, its
-# socket in a temporary directory, and helpers. Sourced, not run.
+# Shared by tests/integration/socket_*.sh: a daemon on a fake root (its
+# /proc, state directory and socket all under paths.root in a temporary
+# directory), and helpers. Sourced, not run.
 
 set -euo pipefail
 
@@ -11,7 +12,9 @@ set -euo pipefail
 WORK=$(mktemp -d /tmp/slabwatch-sock.XXXXXX)
 # Unprivileged test users must reach the socket inside.
 chmod 755 "$WORK"
-SOCK=$WORK/slabwatch.sock
+# Where server.socket lies under paths.root.
+SOCK=$WORK/run/slabwatch/slabwatch.sock
+STATE=$WORK/var/lib/slabwatch
 DAEMON_PID=""
 EXTRA_CLEANUP=()
 
@@ -44,7 +47,7 @@ skip() {
 # whose name needs escaping in JSON and in the metrics text.
 ODD_CACHE='we"ird\cache'
 make_proc_root() {
-    mkdir -p "$WORK/proc" "$WORK/sys" "$WORK/state"
+    mkdir -p "$WORK/proc" "$WORK/sys"
     cp "$FIXTURES/linux-6.18-x86_64/meminfo" "$WORK/proc/meminfo"
     write_slabinfo 0
 }
@@ -69,19 +72,13 @@ write_config() {
     cat > "$WORK/slabwatch.yaml" <<YAML
 interval: ${INTERVAL:-1s}
 paths:
-  proc: $WORK/proc
-  sys: $WORK/sys
-  tracefs: $WORK/tracefs
-  debugfs: $WORK/debugfs
-  dev_kmsg: $WORK/kmsg
-  state_dir: $WORK/state
+  root: $WORK
 alert:
   journal: false
 capture:
   enabled: false
   mount_tracefs: false
 server:
-  socket: $SOCK
   group: "${GROUP:-}"
   max_clients: ${MAX_CLIENTS:-64}
   idle_timeout: ${IDLE_TIMEOUT:-30s}

@@ -7,13 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "control/commands.h"
 #include "caches/engine.h"
 #include "testutil.h"
-#include "core/textfile.h"
 
 /* A cache name with every character JSON and the metrics format escape.
  * The fixture has 235 caches; this one makes 236. */
@@ -71,13 +72,13 @@ static void fixture_init(struct fixture *fx, unsigned samples) {
         config_defaults(&fx->cfg);
         fx->cfg.interval_usec = 1000000;
         fx->cfg.alert.journal = false;
-        snprintf(fx->cfg.paths.proc, sizeof fx->cfg.paths.proc, "%s/proc", fx->dir);
-        snprintf(fx->cfg.paths.sys, sizeof fx->cfg.paths.sys, "%s/sys", fx->dir);
-        snprintf(fx->cfg.paths.state_dir, sizeof fx->cfg.paths.state_dir, "%s/state", fx->dir);
+        ck_assert_int_eq(config_set_root(&fx->cfg, fx->dir), 0);
         fx->cfg.capture.enabled = false;
         fx->loop = ev_loop_new(EVFLAG_AUTO);
         snprintf(path, sizeof path, "%s/slabwatch.yaml", fx->dir);
-        ck_assert_int_eq(daemon_new(fx->loop, path, &fx->cfg, &fx->d), 0);
+        struct config_source src;
+        ck_assert_int_eq(config_source_init(&src, path), 0);
+        ck_assert_int_eq(daemon_new(fx->loop, &src, &fx->cfg, commands_handle, &fx->d), 0);
         for (unsigned i = 0; i < samples; i++) {
                 write_slabinfo(fx, i * 16);
                 daemon_sample(fx->d);
@@ -255,7 +256,7 @@ START_TEST(test_meminfo_events_captures) {
                           "{\"time\":4000000000,\"event\":\"cleared\",\"message\":\"m2\",\"cache\":\"filp\"}\n"
                           "{\"time\":4000000001,\"event\":\"verdict\",\"message\":\"m3\"}\n"
                           "{\"time\":4000000002,\"ev";
-        testutil_write_file(fx.dir, "state/events.log", log, strlen(log));
+        testutil_write_file(fx.dir, "var/lib/slabwatch/events.log", log, strlen(log));
         proto_request_init(&req, PROTO_CMD_EVENTS);
         doc = call(&fx, &req);
         json_object *events = field(data(doc), "events");
@@ -311,6 +312,90 @@ START_TEST(test_reload_validates_first) {
         ck_assert_ptr_nonnull(strstr(message, "keeping the running configuration"));
         json_object_put(doc);
         fixture_done(&fx);
+}
+END_TEST
+
+/* Child of test_reload_one_policy: 0, or the number of the check that failed. */
+static int reload_child(const char *dir, bool named) {
+        struct config cfg;
+        struct config_source src;
+        struct proto_request req;
+        struct daemon *d = NULL;
+        char path[4200];
+        enum proto_error code = PROTO_ERR_INTERNAL;
+        const char *message = NULL;
+
+        /* The defaults name host paths (the state directory under /var/lib):
+         * as nobody, a reload that applies them can create nothing there. */
+        if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
+                return 1;
+        config_defaults(&cfg);
+        cfg.interval_usec = 1000000;
+        cfg.alert.journal = false;
+        cfg.capture.enabled = false;
+        if (config_set_root(&cfg, dir) < 0)
+                return 2;
+        /* A stand-in for the default location, with no file there. */
+        snprintf(path, sizeof path, "%s/etc/slabwatch.yaml", dir);
+        if (config_source_init(&src, path) < 0)
+                return 2;
+        src.named = named;
+        struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+        if (!loop || daemon_new(loop, &src, &cfg, commands_handle, &d) < 0)
+                return 3;
+
+        proto_request_init(&req, PROTO_CMD_RELOAD);
+        json_object *resp = commands_handle(&root, &req, NULL, d);
+        bool answered_ok = resp && proto_response_is_ok(resp, &code, &message);
+        bool says_missing = !answered_ok && message && strstr(message, "slabwatch.yaml: cannot open");
+        json_object_put(resp);
+        /* What the SIGHUP that `reload` feeds runs. */
+        int r = daemon_reload(d);
+        bool on_defaults = strcmp(d->config.paths.state_dir, "/var/lib/slabwatch") == 0 &&
+                           d->config.interval_usec == 10000000 && d->config.capture.enabled;
+        bool unchanged = strcmp(d->config.paths.state_dir, cfg.paths.state_dir) == 0;
+        daemon_free(d);
+        ev_loop_destroy(loop);
+
+        if (!named) {
+                if (!answered_ok)
+                        return 4;
+                if (r != 0)
+                        return 5;
+                if (!on_defaults)
+                        return 6;
+        } else {
+                if (answered_ok || code != PROTO_ERR_FAILED || !says_missing)
+                        return 7;
+                if (r != -ENOENT)
+                        return 8;
+                if (!unchanged)
+                        return 9;
+        }
+        return 0;
+}
+
+/* `reload` and SIGHUP load the file by the one policy main uses at start.
+ * With no file at the default location the daemon runs on the built-in
+ * defaults, and a reload applies them again (the answer once said
+ * "scheduled" and the reload then failed with ENOENT). A named file that
+ * is gone fails both, and the running configuration stays. */
+START_TEST(test_reload_one_policy) {
+        char *dir = testutil_mkdtemp();
+        ck_assert_int_eq(chmod(dir, 0755), 0);
+        for (int named = 0; named <= 1; named++) {
+                pid_t pid = fork();
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0)
+                        _exit(reload_child(dir, named));
+                int status = 0;
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                              "%s file: check %d failed", named ? "named" : "default",
+                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        testutil_rmtree(dir);
+        free(dir);
 }
 END_TEST
 
@@ -385,9 +470,9 @@ START_TEST(test_metrics_text_and_textfile) {
         }
 
         /* The textfile: off unless configured, then the same text. */
-        ck_assert_int_eq(textfile_update(fx.d), 0);
+        ck_assert_int_eq(daemon_write_textfile(fx.d), 0);
         snprintf(fx.d->config.metrics.textfile, sizeof fx.d->config.metrics.textfile, "%s/slabwatch.prom", fx.dir);
-        ck_assert_int_eq(textfile_update(fx.d), 0);
+        ck_assert_int_eq(daemon_write_textfile(fx.d), 0);
         FILE *f = fopen(fx.d->config.metrics.textfile, "re");
         ck_assert_ptr_nonnull(f);
         char *buf = calloc(1, 1 << 20);
@@ -407,6 +492,7 @@ static Suite *commands_suite(void) {
         tcase_add_test(tc, test_history_and_escaping);
         tcase_add_test(tc, test_meminfo_events_captures);
         tcase_add_test(tc, test_reload_validates_first);
+        tcase_add_test(tc, test_reload_one_policy);
         tcase_add_test(tc, test_export_pages);
         tcase_add_test(tc, test_metrics_text_and_textfile);
         suite_add_tcase(s, tc);

@@ -59,6 +59,7 @@ static void assert_config_eq(const struct config *a, const struct config *b) {
         EQ_U(history.raw_usec);
         EQ_U(history.minute_usec);
         EQ_U(history.hour_usec);
+        EQ_S(paths.root);
         EQ_S(paths.proc);
         EQ_S(paths.sys);
         EQ_S(paths.tracefs);
@@ -107,6 +108,7 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c.history.raw_usec, HOUR);
         ck_assert_uint_eq(c.history.minute_usec, 24 * HOUR);
         ck_assert_uint_eq(c.history.hour_usec, 30 * DAY);
+        ck_assert_str_eq(c.paths.root, "/");
         ck_assert_str_eq(c.paths.proc, "/proc");
         ck_assert_str_eq(c.paths.sys, "/sys");
         ck_assert_str_eq(c.paths.tracefs, "/sys/kernel/tracing");
@@ -203,6 +205,8 @@ START_TEST(test_every_key) {
         ck_assert_uint_eq(c.history.minute_usec, 2 * DAY);
         ck_assert_uint_eq(c.history.hour_usec, 60 * DAY);
         ck_assert_uint_eq(c.history.snapshot_usec, MIN);
+        /* Every host path is given, so none is composed from the root. */
+        ck_assert_str_eq(c.paths.root, "/tmp/elsewhere");
         ck_assert_str_eq(c.paths.proc, "/tmp/root/proc");
         ck_assert_str_eq(c.paths.sys, "/tmp/root/sys");
         ck_assert_str_eq(c.paths.tracefs, "/tmp/root/tracing");
@@ -911,6 +915,116 @@ START_TEST(test_load_file_errors) {
 }
 END_TEST
 
+/* paths.root: every host path the file does not set lies under it. */
+START_TEST(test_paths_root) {
+        struct config c, expect;
+        struct config_error e;
+        char *yaml = malloc(2 * CONFIG_PATH_MAX);
+
+        ck_assert_int_eq(parse_str("paths: {root: /tmp/fake}\n", &c, &e), 0);
+        ck_assert_str_eq(c.paths.root, "/tmp/fake");
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+        ck_assert_str_eq(c.paths.sys, "/tmp/fake/sys");
+        ck_assert_str_eq(c.paths.tracefs, "/tmp/fake/sys/kernel/tracing");
+        ck_assert_str_eq(c.paths.debugfs, "/tmp/fake/sys/kernel/debug");
+        ck_assert_str_eq(c.paths.dev_kmsg, "/tmp/fake/dev/kmsg");
+        ck_assert_str_eq(c.paths.state_dir, "/tmp/fake/var/lib/slabwatch");
+        ck_assert_str_eq(c.server.socket, "/tmp/fake/run/slabwatch/slabwatch.sock");
+        /* Not a host path: the collector's directory is the user's. */
+        ck_assert_str_eq(c.metrics.textfile, "");
+
+        /* The same as composing in code; a trailing slash changes nothing. */
+        config_defaults(&expect);
+        ck_assert_int_eq(config_set_root(&expect, "/tmp/fake"), 0);
+        assert_config_eq(&c, &expect);
+        ck_assert_int_eq(parse_str("paths: {root: /tmp/fake/}\n", &c, &e), 0);
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+
+        /* A key given explicitly stays, wherever it is in the file. */
+        ck_assert_int_eq(parse_str("server: {socket: /run/s.sock}\npaths:\n  state_dir: /srv/state\n  root: /tmp/fake\n",
+                                   &c, &e), 0);
+        ck_assert_str_eq(c.paths.state_dir, "/srv/state");
+        ck_assert_str_eq(c.server.socket, "/run/s.sock");
+        ck_assert_str_eq(c.paths.proc, "/tmp/fake/proc");
+
+        /* A root too long for the socket says which key to set. */
+        snprintf(yaml, 2 * CONFIG_PATH_MAX, "paths:\n  root: /%0*d\n", 90, 0);
+        ck_assert_int_eq(parse_str(yaml, &c, &e), -EINVAL);
+        ck_assert_uint_eq(e.line, 2);
+        ck_assert_uint_eq(e.column, 9);
+        ck_assert_ptr_nonnull(strstr(e.message, "server.socket under it would be too long"));
+        snprintf(yaml, 2 * CONFIG_PATH_MAX, "paths:\n  root: /%0*d\nserver: {socket: /s.sock}\n", 90, 0);
+        ck_assert_int_eq(parse_str(yaml, &c, &e), 0);
+
+        ck_assert_int_eq(parse_str("paths: {root: tmp}\n", &c, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "not an absolute path"));
+
+        /* In code: a bad root changes nothing. */
+        config_defaults(&c);
+        ck_assert_int_eq(config_set_root(&c, "relative"), -EINVAL);
+        memset(yaml, 'a', 200);
+        yaml[0] = '/';
+        yaml[200] = '\0';
+        ck_assert_int_eq(config_set_root(&c, yaml), -ENAMETOOLONG);
+        config_defaults(&expect);
+        assert_config_eq(&c, &expect);
+        free(yaml);
+}
+END_TEST
+
+START_TEST(test_load_policy) {
+        char *dir = testutil_mkdtemp();
+        char path[4096];
+        struct config c, defaults;
+        struct config_source src;
+        struct config_error e;
+        bool used_defaults = true;
+
+        config_defaults(&defaults);
+        ck_assert_int_eq(config_source_init(&src, NULL), 0);
+        ck_assert_str_eq(src.path, CONFIG_DEFAULT_PATH);
+        ck_assert(!src.named);
+
+        /* No file at the default location: the defaults, and no error. */
+        snprintf(path, sizeof path, "%s/slabwatch.yaml", dir);
+        ck_assert_int_eq(config_source_init(&src, path), 0);
+        ck_assert(src.named);
+        src.named = false;
+        memset(&c, 0xa5, sizeof c);
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), 0);
+        ck_assert(used_defaults);
+        ck_assert_int_eq(memcmp(&c, &defaults, sizeof c), 0);
+        ck_assert_str_eq(e.message, "");
+
+        /* A named file must be there. */
+        src.named = true;
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), -ENOENT);
+        ck_assert(!used_defaults);
+        ck_assert_ptr_nonnull(strstr(e.message, "cannot open"));
+
+        /* A file that is there is read, wherever it is. */
+        testutil_write_file(dir, "slabwatch.yaml", "interval: 2s\n", 13);
+        for (int named = 0; named <= 1; named++) {
+                src.named = named;
+                ck_assert_int_eq(config_load(&src, &c, NULL, &e), 0);
+                ck_assert_uint_eq(c.interval_usec, 2 * SEC);
+        }
+        /* Only a missing file means the defaults: a bad one is an error. */
+        testutil_write_file(dir, "slabwatch.yaml", "interval: [\n", 12);
+        src.named = false;
+        ck_assert_int_eq(config_load(&src, &c, &used_defaults, &e), -EINVAL);
+        ck_assert(!used_defaults);
+
+        char longpath[CONFIG_PATH_MAX + 8];
+        memset(longpath, 'a', sizeof longpath - 1);
+        longpath[sizeof longpath - 1] = '\0';
+        ck_assert_int_eq(config_source_init(&src, longpath), -ENAMETOOLONG);
+
+        testutil_rmtree(dir);
+        free(dir);
+}
+END_TEST
+
 START_TEST(test_error_format) {
         struct config_error e = { .line = 3, .column = 7 };
         char buf[256];
@@ -978,6 +1092,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_custom_rule_fixture);
         tcase_add_test(tc, test_man_page_examples);
         tcase_add_test(tc, test_load_file_errors);
+        tcase_add_test(tc, test_load_policy);
+        tcase_add_test(tc, test_paths_root);
         tcase_add_test(tc, test_error_format);
         suite_add_tcase(s, tc);
 

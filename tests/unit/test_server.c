@@ -109,8 +109,15 @@ static void fixture_init(struct fixture *fx, const char *group) {
         fx->dir = testutil_mkdtemp();
         /* Unprivileged children must reach the socket below it. */
         ck_assert_int_eq(chmod(fx->dir, 0755), 0);
-        snprintf(fx->path, sizeof fx->path, "%s/run/slabwatch/slabwatch.sock", fx->dir);
         fixture_config(fx, group);
+        /* The socket's place under paths.root = the fixture's directory. */
+        struct config c;
+        config_defaults(&c);
+        ck_assert_int_eq(config_set_root(&c, fx->dir), 0);
+        memcpy(fx->cfg.socket, c.server.socket, sizeof fx->cfg.socket);
+        ck_assert_uint_lt(strlen(c.server.socket), sizeof fx->path);
+        memcpy(fx->path, c.server.socket, strlen(c.server.socket) + 1);
+        ck_assert_str_eq(fx->path + strlen(fx->dir), "/run/slabwatch/slabwatch.sock");
         fx->loop = ev_loop_new(EVFLAG_AUTO);
         ck_assert_ptr_nonnull(fx->loop);
 }
@@ -123,7 +130,7 @@ static void fixture_run(struct fixture *fx) {
 }
 
 static void fixture_start(struct fixture *fx) {
-        int r = server_new(fx->loop, &fx->cfg, fx->dir, fake_handler, fx, &fx->server);
+        int r = server_new(fx->loop, &fx->cfg, fake_handler, fx, &fx->server);
         ck_assert_msg(r == 0, "server_new: %s", strerror(-r));
         fixture_run(fx);
 }
@@ -611,7 +618,7 @@ START_TEST(test_socket_file) {
         ck_assert_str_eq(server_socket_path(fx.server), fx.path);
 
         /* A live daemon's socket is not taken over. */
-        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fx.dir, fake_handler, &fx, &second), -EADDRINUSE);
+        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fake_handler, &fx, &second), -EADDRINUSE);
         ck_assert_int_eq(lstat(fx.path, &st), 0);
 
         fixture_stop(&fx);
@@ -620,18 +627,20 @@ START_TEST(test_socket_file) {
 
         /* Something else at the path is never removed. */
         testutil_write_file(fx.dir, "run/slabwatch/slabwatch.sock", "data", 4);
-        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fx.dir, fake_handler, &fx, &second), -EEXIST);
+        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fake_handler, &fx, &second), -EEXIST);
         ck_assert_int_eq(lstat(fx.path, &st), 0);
         ck_assert(S_ISREG(st.st_mode));
 
         /* Too long for a sockaddr_un. */
-        char longprefix[200];
-        memset(longprefix, 'a', sizeof longprefix - 1);
-        longprefix[0] = '/';
-        longprefix[sizeof longprefix - 1] = '\0';
-        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, longprefix, fake_handler, &fx, &second), -ENAMETOOLONG);
+        char saved[sizeof fx.cfg.socket];
+        memcpy(saved, fx.cfg.socket, sizeof saved);
+        memset(fx.cfg.socket, 'a', 200);
+        fx.cfg.socket[0] = '/';
+        fx.cfg.socket[200] = '\0';
+        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fake_handler, &fx, &second), -ENAMETOOLONG);
+        memcpy(fx.cfg.socket, saved, sizeof saved);
         fx.cfg.socket[0] = 'r';
-        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fx.dir, fake_handler, &fx, &second), -EINVAL);
+        ck_assert_int_eq(server_new(fx.loop, &fx.cfg, fake_handler, &fx, &second), -EINVAL);
         fixture_done(&fx);
 }
 END_TEST
