@@ -221,11 +221,12 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
                 a.kind = ev->type == ENGINE_EVENT_TRIP ? ALERT_TRIP : ALERT_RETRIP;
                 a.priority = LOG_WARNING;
                 snprintf(a.message, sizeof a.message,
-                         "%sslab cache %s grows steadily: +%.0f objects/min (+%s/h) over %" PRIu64
-                         " s, now %" PRIu64 " objects (%s)%s",
+                         "%sslab cache %s grows steadily: +%.0f objects/min (+%s/h); its floor rose by %.0f "
+                         "objects in %.1f min (%.0f times its noise), now %" PRIu64 " objects (%s)%s",
                          ev->type == ENGINE_EVENT_RETRIP ? "still growing: " : "leak suspected: ",
                          ev->cache, ev->objs_per_min, units_format_bytes(ev->bytes_per_hour, false, rate, sizeof rate),
-                         window_sec, ev->active_objs, units_format_bytes((double) ev->bytes, false, size, sizeof size),
+                         ev->rise_objs, ev->rise_sec / 60, ev->significance, ev->active_objs,
+                         units_format_bytes((double) ev->bytes, false, size, sizeof size),
                          ev->reclaimable ? " [reclaimable cache]" : "");
                 break;
         case ENGINE_EVENT_CLEARED:
@@ -251,6 +252,9 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
         alert_event_add(&a, "ACTIVE_OBJS", "%" PRIu64, ev->active_objs);
         alert_event_add(&a, "BYTES", "%" PRIu64, ev->bytes);
         alert_event_add(&a, "WINDOW_SEC", "%" PRIu64, window_sec);
+        alert_event_add(&a, "RISE_OBJS", "%.0f", ev->rise_objs);
+        alert_event_add(&a, "RISE_SEC", "%.0f", ev->rise_sec);
+        alert_event_add(&a, "SIGNIFICANCE", "%.1f", ev->significance);
         alert_event_add(&a, "RULE", "%s", ev->rule_match);
         alert_event_add(&a, "RECLAIMABLE", "%d", ev->reclaimable);
         alert_event_add(&a, "VERDICT", "%s", ev->verdict_text);

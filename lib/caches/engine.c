@@ -172,8 +172,6 @@ static uint64_t window_of(const struct engine *e, const struct cache *c) {
 
 static uint64_t fit_period(const struct engine *e, uint64_t window_usec) {
         uint64_t p = window_usec / ENGINE_EVALS_PER_WINDOW;
-        if (p > ENGINE_EVAL_PERIOD_MAX_USEC)
-                p = ENGINE_EVAL_PERIOD_MAX_USEC;
         return p > e->config.interval_usec ? p : e->config.interval_usec;
 }
 
@@ -343,11 +341,12 @@ static int pts_reserve(struct engine *e, size_t n) {
         return 0;
 }
 
-/* The floor of series @id over @window ending now: per-bucket minima in
- * @f at times @t (seconds before now). Windows of ENGINE_FLOOR_MINUTE_WINDOW_USEC
+/* The floor of series @id over @window ending now: the minima of
+ * ENGINE_FLOOR_BUCKETS buckets (or of the tier's own, if coarser) in @f at
+ * times @t (seconds before now). Windows of ENGINE_FLOOR_MINUTE_WINDOW_USEC
  * or more read the minute tier, whose buckets keep their minimum; shorter
- * ones bucket the raw samples (buckets aligned to absolute time, so a
- * bucket's minimum does not move between evaluations). Returns the count. */
+ * ones the raw samples. Buckets are aligned to absolute time, so a bucket's
+ * minimum does not move between evaluations. Returns the count. */
 static size_t floor_points(struct engine *e, uint32_t id, uint64_t window_usec, double *t, double *f) {
         const struct history_params *p = history_params(e->history);
         uint64_t since = e->last_usec > window_usec ? e->last_usec - window_usec : 0;
@@ -363,14 +362,17 @@ static size_t floor_points(struct engine *e, uint32_t id, uint64_t window_usec, 
         int got = history_read(e->history, id, tier, since, e->pts, want);
         if (got <= 0)
                 return 0;
-        uint64_t width = raw ? window_usec / ENGINE_FLOOR_BUCKETS : 0;
-        if (width < p->interval_usec)
-                width = raw ? p->interval_usec : 0;
+        uint64_t width = window_usec / ENGINE_FLOOR_BUCKETS;
+        uint64_t finest = raw ? p->interval_usec : history_tier_width_usec(tier);
+        if (width < finest)
+                width = finest;
         size_t n = 0;
         uint64_t bucket = UINT64_MAX;
         for (int i = 0; i < got && n < FLOOR_POINTS_MAX; i++) {
                 const struct history_point *pt = &e->pts[i];
-                uint64_t b = width ? pt->t_usec / width : (uint64_t) i;
+                /* A bucket tier's point carries its last sample's time: its
+                 * bucket is the one that time falls in. */
+                uint64_t b = pt->t_usec / width;
                 double ts = -(double) (e->last_usec - pt->t_usec) / USEC_PER_SEC;
                 if (b == bucket && n > 0) {
                         if (pt->min < f[n - 1])

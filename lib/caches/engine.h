@@ -2,8 +2,8 @@
  *
  * Each sample (meminfo + slabinfo at one instant) goes into the tiered
  * history; each cache whose count moved within its rule's window is judged
- * by the rising-floor test (caches/floor.h) about once a minute (at most
- * ENGINE_EVALS_PER_WINDOW times per window), the matched rule drives the
+ * by the rising-floor test (caches/floor.h) ENGINE_EVALS_PER_WINDOW times
+ * per window, the matched rule drives the
  * trip / re-alert / clear state machine, and the verdict says where memory
  * goes. Events come back through a callback, during engine_feed(). */
 #pragma once
@@ -19,10 +19,11 @@
 #include "caches/slabinfo.h"
 #include "memory/verdict.h"
 
-/* A cache is judged at most this often per window, and at least once a
- * minute: the floor of a minute bucket changes once a minute. */
+/* A cache is judged this many times per window (but not more often than it
+ * is sampled): once a minute for the default 1-hour window, whose floor
+ * buckets are minutes; every 12 minutes for the reclaimable rule's 12 hours,
+ * whose trips need 3 hours of rise anyway. */
 #define ENGINE_EVALS_PER_WINDOW 60
-#define ENGINE_EVAL_PERIOD_MAX_USEC (60 * HISTORY_USEC_PER_SEC)
 /* Windows this long or longer read the floor from the minute tier (each
  * bucket's minimum); shorter ones bucket the raw samples into
  * ENGINE_FLOOR_BUCKETS buckets of their own. */
