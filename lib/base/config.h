@@ -42,7 +42,7 @@ struct config_rule {
         double significance;            /* rise at least this many times the cache's own noise */
         uint64_t steady_for_usec;       /* the rise must have lasted this long... */
         uint64_t fast_for_usec;         /* ...or only this long when it would exhaust */
-        uint64_t fast_exhaust_usec;     /* MemAvailable within this (0 = no fast path) */
+        uint64_t fast_exhaust_usec;     /* all of MemTotal within this (0 = no fast path) */
         uint64_t for_usec;              /* the rule must hold this long before a trip */
         double min_trend;               /* Kendall tau of the floor over the rise, 0..1 */
 };

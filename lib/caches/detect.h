@@ -4,7 +4,7 @@
  * window, caches/floor.h) and the matched rule. A rule holds when the floor
  * rises steadily, by at least the rule's significance times the cache's own
  * noise, for at least the rule's steady_for (fast_for when the growth would
- * exhaust MemAvailable within fast_exhaust), and every rate threshold it sets
+ * take all of MemTotal within fast_exhaust), and every rate threshold it sets
  * is met; it must hold for the rule's `for` span before a trip. A tripped
  * cache alerts again only when its rate has grown by the alert rate factor or
  * after the repeat span, and clears once its floor has made no new high for
@@ -43,7 +43,7 @@ struct detect_measure {
         double significance;    /* rise / the cache's noise */
         bool steady;            /* spread out and still going on */
         double floor;           /* the floor now (objects) */
-        double exhaust_sec;     /* MemAvailable / this growth; INFINITY if unknown */
+        double exhaust_sec;     /* MemTotal / this growth; INFINITY if unknown */
         uint64_t active_objs;   /* now */
         uint64_t bytes;         /* slab memory now */
 };
@@ -69,7 +69,7 @@ bool detect_rule_holds(const struct config_rule *rule, const struct detect_measu
 #define DETECT_CLEAR_FACTOR 4.0
 
 /* How long a rise must have lasted under @rule for @m: fast_for when the
- * growth would exhaust MemAvailable within fast_exhaust; else steady_for,
+ * growth would take all of MemTotal within fast_exhaust; else steady_for,
  * shortened in proportion when the significance is more than
  * DETECT_CLEAR_FACTOR times the rule's, but never below fast_for. */
 uint64_t detect_needed_usec(const struct config_rule *rule, const struct detect_measure *m);

@@ -87,7 +87,7 @@ int engine_new(const struct config *config, struct engine **ret) {
         for (int k = 0; k < _MEMINFO_KEY_MAX; k++)
                 e->meminfo_id[k] = -1;
         e->derived_unreclaimable_id = e->derived_reclaimable_id = -1;
-        e->mem_available_bytes = NAN;
+        e->mem_total_bytes = NAN;
         r = history_new(&p, engine_on_retire, e, &e->history);
         if (r < 0) {
                 free(e);
@@ -411,7 +411,10 @@ static void measure_cache(struct engine *e, uint32_t id, struct cache *c) {
         size_t n = floor_points(e, id, window, t, f);
         struct floor_result r;
         bool recent_clear = c->cleared_usec > 0 && c->cleared_usec + window > e->last_usec;
-        if (floor_test(t, f, n, c->objperslab, recent_clear ? c->cleared_floor : 0, &r) < 0)
+        double hold = (double) window / ENGINE_FLOOR_HOLD_DIVISOR / USEC_PER_SEC;
+        if (hold > ENGINE_FLOOR_HOLD_MAX_SEC)
+                hold = ENGINE_FLOOR_HOLD_MAX_SEC;
+        if (floor_test(t, f, n, c->objperslab, recent_clear ? c->cleared_floor : 0, hold, &r) < 0)
                 return;
         m->decided = r.n >= FLOOR_POINTS_MIN;
         m->floor = r.level;
@@ -429,8 +432,8 @@ static void measure_cache(struct engine *e, uint32_t id, struct cache *c) {
         if (base < floor)
                 base = floor;
         m->percent_per_hour = r.rate_per_sec * 3600 / base * 100;
-        if (m->bytes_per_hour > 0 && isfinite(e->mem_available_bytes))
-                m->exhaust_sec = e->mem_available_bytes / m->bytes_per_hour * 3600;
+        if (m->bytes_per_hour > 0 && isfinite(e->mem_total_bytes))
+                m->exhaust_sec = e->mem_total_bytes / m->bytes_per_hour * 3600;
 }
 
 static void emit(const struct engine *e, enum engine_event_type type, const struct cache *c, uint32_t id,
@@ -615,9 +618,9 @@ int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, co
                 set_series(e, &e->derived_reclaimable_id, ENGINE_SERIES_DERIVED,
                            ENGINE_DERIVED_SLAB_RECLAIMABLE, rec / 1024);
         }
-        uint64_t avail_kb;
-        if (mi && meminfo_get(mi, MEMINFO_MEM_AVAILABLE, &avail_kb))
-                e->mem_available_bytes = (double) avail_kb * KIB;
+        uint64_t total_kb;
+        if (mi && meminfo_get(mi, MEMINFO_MEM_TOTAL, &total_kb) && total_kb > 0)
+                e->mem_total_bytes = (double) total_kb * KIB;
         if (mi)
                 for (int k = 0; k < _MEMINFO_KEY_MAX; k++) {
                         uint64_t v;

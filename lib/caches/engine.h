@@ -29,6 +29,10 @@
  * ENGINE_FLOOR_BUCKETS buckets of their own. */
 #define ENGINE_FLOOR_MINUTE_WINDOW_USEC (30 * HISTORY_MINUTE_USEC)
 #define ENGINE_FLOOR_BUCKETS 60
+/* A floor counts once kept for window / this, at most a minute: a burst
+ * held through the newest bucket is not growth yet. */
+#define ENGINE_FLOOR_HOLD_DIVISOR 20
+#define ENGINE_FLOOR_HOLD_MAX_SEC 60.0
 /* Points one verdict fit uses; longer windows are thinned evenly (≤ GROWTH_POINTS_MAX). */
 #define ENGINE_FIT_POINTS 24
 /* Fewer points than this in a window, or a span under half the window: no decision. */
@@ -40,8 +44,9 @@
 #define ENGINE_VERDICT_HOLD 2
 /* Rule without a window (never from a validated config): this one. */
 #define ENGINE_DEFAULT_WINDOW_USEC (10 * HISTORY_MINUTE_USEC)
-/* The fast path judges growth against MemAvailable: no fast path until a
- * sample had it. */
+/* The fast path judges growth against MemTotal (MemAvailable swings with
+ * the load: a process holding most of RAM would make every cache look
+ * fast): no fast path until a sample had it. */
 
 /* Series namespaces in the engine's history. */
 enum engine_series_kind {

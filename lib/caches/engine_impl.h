@@ -50,7 +50,7 @@ struct engine {
 
         uint32_t page_size;
         bool have_slabinfo;             /* the newest sample had one */
-        double mem_available_bytes;     /* newest MemAvailable, NAN before one */
+        double mem_total_bytes;         /* newest MemTotal, NAN before one */
         uint64_t fit_since_usec;        /* no fit reaches before this (a restored reboot) */
         struct history_point *pts;      /* scratch for the floor test */
         size_t pts_allocated;

@@ -55,7 +55,7 @@ static double floor_trend(const double *t, const double *f, size_t first, size_t
 }
 
 int floor_test(const double *t_sec, const double *f, size_t n, double granularity, double floor_min,
-               struct floor_result *ret) {
+               double hold_sec, struct floor_result *ret) {
         double s[FLOOR_POINTS_MAX], scratch[FLOOR_POINTS_MAX];
 
         if (!t_sec || !f || !ret || n > FLOOR_POINTS_MAX)
@@ -101,21 +101,29 @@ int floor_test(const double *t_sec, const double *f, size_t n, double granularit
         }
         base = max2(base, floor_min);
 
-        r.level = s[n - 1];
+        /* The newest bucket whose level has been kept for hold_sec. */
+        size_t last = n - 1;
+        while (last > start && t_sec[last] > t_sec[n - 1] - hold_sec)
+                last--;
+        r.level = s[last];
         r.base = base;
         r.rise = max2(r.level - base, 0);
-        r.span_sec = t_sec[n - 1] - t_sec[start];
+        r.span_sec = t_sec[last] - t_sec[start];
         r.rate_per_sec = r.span_sec > 0 ? r.rise / r.span_sec : 0;
         r.significance = r.rise / r.noise;
-        r.trend = floor_trend(t_sec, f, start, n);
+        r.trend = floor_trend(t_sec, f, start, last + 1);
 
         if (r.rise > 0) {
                 /* Only the part of S above the base counts as rise. */
                 double mid_t = t_sec[start] + r.span_sec / 2;
-                double recent_t = t_sec[n - 1] - max2(r.span_sec * FLOOR_RECENT_SHARE, FLOOR_RECENT_MIN_SEC);
+                /* Recent: the last quarter of the span, or twice the hold, or
+                 * twice the time one step of @granularity takes at this rate. */
+                double step_sec = r.rate_per_sec > 0 ? granularity / r.rate_per_sec : 0;
+                double recent_sec = max2(r.span_sec * FLOOR_RECENT_SHARE, max2(2 * hold_sec, 2 * step_sec));
+                double recent_t = t_sec[last] - recent_sec;
                 double at_mid = base;
                 double at_recent = base;
-                for (size_t i = start + 1; i < n; i++) {
+                for (size_t i = start + 1; i <= last; i++) {
                         double lo = max2(s[i - 1], base), hi = max2(s[i], base);
                         if (hi - lo > r.max_jump)
                                 r.max_jump = hi - lo;

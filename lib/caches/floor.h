@@ -19,11 +19,15 @@
  *         median floor before the rise began when that is higher (a cache
  *         refilling after reclaim, or after a batch was freed, is not
  *         growing until it passes where it used to be);
- *   rise  S[n-1] - base, over span = t[n-1] - t[start].
+ *   level S at the newest bucket that is at least `hold` old: a level the
+ *         cache has kept for that long (a burst held for the last minutes
+ *         is not kept growth yet);
+ *   rise  level - base, over span = from t[start] to that bucket.
  *
  * It is steady when the rise is spread out (no single jump of S larger than
  * a third of it, at least a quarter of it in the second half of the span) and
- * still going on (S rose within the recent part of the span). Its noise is
+ * still going on (S rose within the recent part of the span, see
+ * FLOOR_RECENT_SHARE). Its noise is
  * the robust spread of the floor's own minute-to-minute changes, or one slab
  * when the kernel moves the count a slab at a time, whichever is larger; the
  * significance is rise / noise. The caller decides with its thresholds. */
@@ -42,16 +46,16 @@
 /* At least this share of the rise must fall in the second half of its span. */
 #define FLOOR_LATE_SHARE_MIN 0.25
 /* The rise must have gone on within the last max(this share of its span,
- * FLOOR_RECENT_MIN_SEC). */
+ * twice the hold, twice the time one step of the granularity takes at the
+ * rise's rate). */
 #define FLOOR_RECENT_SHARE 0.25
-#define FLOOR_RECENT_MIN_SEC 360.0
 
 struct floor_result {
         size_t n;               /* buckets judged (after a reset, if any) */
         bool reset;             /* a counter reset was found and skipped */
         double span_sec;        /* from the rise's start to the newest bucket */
         double base;            /* level the rise is measured from */
-        double level;           /* the floor now: S of the newest bucket */
+        double level;           /* the floor kept: S of the newest bucket at least hold old */
         double rise;            /* level - base, >= 0 */
         double rate_per_sec;    /* rise / span_sec (0 when span is 0) */
         double max_jump;        /* largest single rise of S */
@@ -67,10 +71,11 @@ struct floor_result {
  * any origin). @granularity is the smallest step the count moves by (the
  * objects of one slab; 1 if unknown). @floor_min: a level that counts as the
  * base at the least (e.g. the floor when a trip last cleared), 0 for none.
+ * @hold_sec: how long a level must have been kept to count (see above).
  * A counter reset (growth.h: the cache was destroyed and created again) ends
  * what counts: buckets before it are skipped.
  * Returns 0 (with too few buckets the result says rise 0, not steady),
  * -EINVAL (NULL, n > FLOOR_POINTS_MAX, times not increasing, a value
  * not finite). */
 int floor_test(const double *t_sec, const double *f, size_t n, double granularity, double floor_min,
-               struct floor_result *ret);
+               double hold_sec, struct floor_result *ret);

@@ -221,7 +221,7 @@ START_TEST(needed_time) {
         m.significance = 1e6;
         ck_assert_uint_eq(detect_needed_usec(&r, &m), 3 * MIN);
         m = growing(0, 100);
-        m.exhaust_sec = 100 * 24 * 3600.0; /* 100 days to exhaust MemAvailable */
+        m.exhaust_sec = 100 * 24 * 3600.0; /* 100 days to take all of MemTotal */
         ck_assert_uint_eq(detect_needed_usec(&r, &m), 3 * MIN);
         m.exhaust_sec = 200 * 24 * 3600.0;
         ck_assert_uint_eq(detect_needed_usec(&r, &m), 15 * MIN);

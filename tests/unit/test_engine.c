@@ -453,7 +453,7 @@ END_TEST
 /* ---- synthetic series through the whole chain, default config ---- */
 
 /* One cache sampled every 10 s, its count a function of the time since the
- * series began; MemAvailable 20 GiB (the fast path starts near 7 MiB/h). */
+ * series began; MemTotal 24 GB (the fast path starts near 7.8 MiB/h). */
 struct series {
         const char *name;
         uint32_t objsize, objperslab;

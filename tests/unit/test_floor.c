@@ -16,7 +16,7 @@ static struct floor_result judge(size_t n, double (*v)(size_t), double granulari
                 f[i] = v(i);
         }
         struct floor_result r;
-        ck_assert_int_eq(floor_test(t, f, n, granularity, floor_min, &r), 0);
+        ck_assert_int_eq(floor_test(t, f, n, granularity, floor_min, 0, &r), 0);
         return r;
 }
 
@@ -104,19 +104,19 @@ START_TEST(limits) {
         struct floor_result r;
         t[0] = 0, t[1] = 60, t[2] = 120;
         f[0] = f[1] = f[2] = 5;
-        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, &r), 0); /* too few: nothing */
+        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, 0, &r), 0); /* too few: nothing */
         ck_assert_double_eq(r.rise, 0);
         ck_assert(!r.steady);
-        ck_assert_int_eq(floor_test(t, f, 0, 1, 0, &r), 0);
-        ck_assert_int_eq(floor_test(NULL, f, 3, 1, 0, &r), -EINVAL);
-        ck_assert_int_eq(floor_test(t, f, FLOOR_POINTS_MAX + 1, 1, 0, &r), -EINVAL);
+        ck_assert_int_eq(floor_test(t, f, 0, 1, 0, 0, &r), 0);
+        ck_assert_int_eq(floor_test(NULL, f, 3, 1, 0, 0, &r), -EINVAL);
+        ck_assert_int_eq(floor_test(t, f, FLOOR_POINTS_MAX + 1, 1, 0, 0, &r), -EINVAL);
         t[1] = 0;
-        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, &r), -EINVAL);
+        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, 0, &r), -EINVAL);
         t[1] = 60;
         f[1] = NAN;
-        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, &r), -EINVAL);
+        ck_assert_int_eq(floor_test(t, f, 3, 1, 0, 0, &r), -EINVAL);
         f[1] = 5;
-        ck_assert_int_eq(floor_test(t, f, 3, NAN, 0, &r), 0); /* granularity below 1 counts as 1 */
+        ck_assert_int_eq(floor_test(t, f, 3, NAN, 0, 0, &r), 0); /* granularity below 1 counts as 1 */
 }
 END_TEST
 
