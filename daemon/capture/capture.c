@@ -848,6 +848,8 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         r = identity_resolve(&m->config, NULL, cache, &id);
         if (r < 0)
                 return r;
+        /* Something may have mounted tracefs or debugfs since the last probe. */
+        (void) probe_run(&m->config, &m->probe);
         for (struct capture *c = m->captures; c; c = c->next)
                 if (identity_overlaps(c->identity, id)) {
                         identity_free(id);
@@ -1278,8 +1280,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
 
 /* ---- public API ----------------------------------------------------------- */
 
-int capture_manager_new(struct ev_loop *loop, const struct config *c, const struct probe *p, capture_done_fn done,
-                        void *userdata, struct capture_manager **ret) {
+int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
+                        struct capture_manager **ret) {
         struct capture_manager *m;
         int r;
 
@@ -1288,7 +1290,11 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, const stru
                 return -ENOMEM;
         m->loop = loop;
         m->config = *c;
-        m->probe = *p;
+        r = probe_run(&m->config, &m->probe);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
         m->done = done;
         m->userdata = userdata;
 
@@ -1415,6 +1421,10 @@ int capture_manager_get(struct capture_manager *m, const char *id, json_object *
                         return 0;
                 }
         return bundle_load_report(m->config.paths.state_dir, id, ret);
+}
+
+const struct probe *capture_manager_probe(const struct capture_manager *m) {
+        return &m->probe;
 }
 
 unsigned capture_manager_running(const struct capture_manager *m) {

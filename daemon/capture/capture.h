@@ -84,12 +84,19 @@ struct capture_result {
  * manager. */
 typedef void (*capture_done_fn)(const struct capture_result *result, void *userdata);
 
-/* Create the manager on @loop. @c and @p are copied (re-create the manager
- * after a reload or a new probe). Removes what a killed daemon left behind:
- * stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it had set,
- * half-written bundles. -ENOMEM. */
-int capture_manager_new(struct ev_loop *loop, const struct config *c, const struct probe *p, capture_done_fn done,
-                        void *userdata, struct capture_manager **ret);
+/* Create the manager on @loop. @c is copied (re-create the manager after a
+ * reload). Probes the host's capabilities (the manager owns the one probe,
+ * see capture_manager_probe()) and removes what a killed daemon left
+ * behind: stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it
+ * had set, a tracefs it had mounted, half-written bundles. -ENOMEM. */
+int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
+                        struct capture_manager **ret);
+
+/* What this host offers captures, as last probed: at creation, again at
+ * the start of every capture and after a capture mounted tracefs. The one
+ * probe of the daemon; `status` shows it. Valid until the next call into
+ * the manager. */
+const struct probe *capture_manager_probe(const struct capture_manager *m);
 
 /* A cache tripped: start capturing it. 0 when started; -EALREADY (this
  * cache is being captured), -EBUSY (capture.max_concurrent reached),

@@ -16,7 +16,6 @@
 struct engine;
 struct server;
 struct capture_manager;
-struct probe;
 
 /* Figures of the sampling loop, for `status` and the benchmarks. */
 struct daemon_stats {
@@ -59,8 +58,7 @@ struct daemon {
         bool stopping;
 
         struct server *server;
-        struct capture_manager *captures;
-        struct probe *probe;
+        struct capture_manager *captures;       /* owns the capability probe */
 };
 
 /* Create the daemon on @loop with a loaded @cfg (copied). Sets up the state

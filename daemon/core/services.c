@@ -53,16 +53,10 @@ static int capture_start(struct daemon *d) {
         char summary[PROBE_SUMMARY_MAX];
         int r;
 
-        d->probe = calloc(1, sizeof *d->probe);
-        if (!d->probe)
-                return -ENOMEM;
-        r = probe_run(&d->config, d->probe);
-        if (r < 0)
-                return log_error_errno(r, "Cannot probe the kernel's capabilities");
-        log_info("Capabilities: %s", probe_summary(d->probe, summary, sizeof summary));
-        r = capture_manager_new(d->loop, &d->config, d->probe, on_capture_done, d, &d->captures);
+        r = capture_manager_new(d->loop, &d->config, on_capture_done, d, &d->captures);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up evidence capture");
+        log_info("Capabilities: %s", probe_summary(capture_manager_probe(d->captures), summary, sizeof summary));
         return 0;
 }
 
@@ -72,8 +66,6 @@ static void capture_stop(struct daemon *d, const char *reason) {
                 capture_manager_free(d->captures);
                 d->captures = NULL;
         }
-        free(d->probe);
-        d->probe = NULL;
 }
 
 static int server_start(struct daemon *d) {

@@ -124,11 +124,9 @@ static void on_done(const struct capture_result *r, void *userdata) {
 
 static struct capture_manager *new_manager(const struct config *c, struct seen *s) {
         struct capture_manager *m = NULL;
-        struct probe p;
 
-        ck_assert_int_eq(probe_run(c, &p), 0);
         s->stop_loop = true;
-        ck_assert_int_eq(capture_manager_new(loop, c, &p, on_done, s, &m), 0);
+        ck_assert_int_eq(capture_manager_new(loop, c, on_done, s, &m), 0);
         return m;
 }
 
