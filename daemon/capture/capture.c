@@ -845,7 +845,7 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
                 if (strcmp(c->asked, cache) == 0 || strcmp(c->key, cache) == 0)
                         return -EALREADY;
 
-        r = identity_resolve(&m->config, NULL, cache, &id);
+        r = identity_resolve(&m->config, why->slabinfo, cache, &id);
         if (r < 0)
                 return r;
         /* Something may have mounted tracefs or debugfs since the last probe. */

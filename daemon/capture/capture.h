@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "caches/slabinfo.h"
 #include "capture/probe.h"
 #include "report/report.h"
 
@@ -55,6 +56,10 @@ struct capture_trigger {
         uint64_t window_usec;
         const char *history_csv;        /* the history window as CSV, NULL if none */
         size_t history_csv_len;
+        /* The parsed /proc/slabinfo of the sample that tripped, to resolve
+         * the cache by; NULL reads <proc>/slabinfo now. Used during the
+         * call only. */
+        const struct slabinfo *slabinfo;
 };
 
 /* What the done callback gets: everything the capture alert needs. All

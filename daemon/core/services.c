@@ -148,6 +148,7 @@ void daemon_on_trip(struct daemon *d, const struct engine_event *ev) {
                 .window_usec = ev->window_usec,
                 .history_csv = csv,
                 .history_csv_len = csv_len,
+                .slabinfo = &d->slabinfo,       /* the sample that tripped, not a re-read */
         };
         r = capture_manager_trip(d->captures, ev->cache, &why);
         free(csv);
