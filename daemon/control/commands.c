@@ -16,6 +16,7 @@
 #include "caches/growth.h"
 #include "caches/history.h"
 #include "core/log.h"
+#include "capture/bundle.h"
 #include "capture/probe.h"
 #include "memory/verdict.h"
 
@@ -588,8 +589,9 @@ static json_object *captures_answer(struct daemon *d, const struct proto_request
 
 /* report.txt of a bundle, if it is there and not too large. */
 static json_object *report_text(const struct daemon *d, const char *id) {
-        char path[CONFIG_PATH_MAX + PROTO_ID_MAX + 64];
-        snprintf(path, sizeof path, "%s/captures/%s/report.txt", d->config.paths.state_dir, id);
+        char path[BUNDLE_PATH_MAX];
+        if (bundle_file_path(d->config.paths.state_dir, id, BUNDLE_REPORT_TXT, path, sizeof path) < 0)
+                return NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return NULL;
