@@ -119,12 +119,16 @@ static void previous_value(enum kchange_op op, const char *path, char *undo, siz
                         snprintf(undo, size, "%.*s", (int) (close - open - 1), open + 1);
                 return;
         }
-        /* "1410", "7 (expanded: 1408)", "0\n": the leading number. */
+        /* "1410", "0\n": the leading number; "7 (expanded: 1408)": the size
+         * the buffer takes once used. */
+        const char *p = cur, *expanded = strstr(cur, "expanded: ");
+        if (op == KCHANGE_BUFFER_SIZE && expanded)
+                p = expanded + strlen("expanded: ");
         size_t n = 0;
-        while (isdigit((unsigned char) cur[n]))
+        while (isdigit((unsigned char) p[n]))
                 n++;
         if (n > 0 && n < size)
-                snprintf(undo, size, "%.*s", (int) n, cur);
+                snprintf(undo, size, "%.*s", (int) n, p);
 }
 
 /* Record @contents in @path durably (fsync'ed, renamed into place). */

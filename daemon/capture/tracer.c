@@ -61,7 +61,6 @@ struct tracer {
         /* Every change to the kernel, undone in reverse: the instance, then
          * its settings; then, above events_depth, the events and tracing_on. */
         struct kchange *kernel;
-        size_t settings_depth;          /* changes up to and including the instance */
         size_t events_depth;            /* changes before the events were enabled */
         bool stopped;
         bool mono_clock;
@@ -349,9 +348,10 @@ static void close_readers(struct tracer *t) {
 }
 
 /* Undo the setup, newest change first (kchange), with the reading fitted
- * in: the events off and tracing stopped, then what is left drained, then
- * the filters, option, buffer and clock put back, the readers closed (the
- * instance cannot be removed while one is open), the instance removed. */
+ * in: tracing stopped and the events off, then what is left drained and
+ * the readers closed (the instance cannot be removed, nor its buffer
+ * resized, while one is open), then the filters, option, buffer and clock
+ * put back and the instance removed. */
 static int teardown(struct tracer *t, bool drain) {
         int err = kchange_undo_to(t->kernel, t->events_depth);
         if (drain && t->rec) {
@@ -360,11 +360,8 @@ static int teardown(struct tracer *t, bool drain) {
                         err = r;
                 update_lost(t);
         }
-        int r = kchange_undo_to(t->kernel, t->settings_depth);
-        if (r < 0 && err == 0)
-                err = r;
         close_readers(t);
-        r = kchange_undo_to(t->kernel, 0);
+        int r = kchange_undo_to(t->kernel, 0);
         if (r < 0) {
                 log_debug("tracefs: removing instance %s failed: %s", t->instance_name, strerror(-r));
                 if (err == 0)
@@ -576,7 +573,6 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         r = kchange_apply(t->kernel, KCHANGE_INSTANCE, t->instance_dir, NULL);
         if (r < 0)
                 goto fail;
-        t->settings_depth = kchange_depth(t->kernel);
         /* One clock for all CPUs, comparable with CLOCK_MONOTONIC, so the
          * per-CPU streams can be merged against "now". */
         t->mono_clock = instance_apply(t, KCHANGE_TRACE_CLOCK, "trace_clock", "mono") == 0;

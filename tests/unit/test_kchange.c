@@ -105,7 +105,7 @@ START_TEST(test_apply_and_undo_in_reverse) {
         ck_assert_int_lt(kchange_undo_to(k, 0), 0);
         ck_assert_uint_eq(kchange_depth(k), 1);
         ck_assert_str_eq(get("t/inst/trace_clock"), "local");
-        ck_assert_str_eq(get("t/inst/buffer_size_kb"), "7");
+        ck_assert_str_eq(get("t/inst/buffer_size_kb"), "1408");
         ck_assert_str_eq(get("t/inst/events/kmem/kmalloc/filter"), "0");
         /* Put right, the next undo finishes it. */
         put("t/inst/options/stacktrace", "1\n");
