@@ -333,7 +333,8 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
                                   id, cap->report, &cap->tracing);
         if (r < 0) {
                 capture_free(cap);
-                unmount_ours(m);
+                if (m->n_running == 0)
+                        unmount_ours(m);
                 return r;
         }
         if (!cap->tracing && callsnap_sources(cap->callsites) == 0)
@@ -500,7 +501,8 @@ static json_object *running_json(const struct capture *cap) {
         json_object_object_add(o, "cache", json_object_new_string(cap->key));
         json_object_object_add(o, "asked", json_object_new_string(cap->asked));
         json_object_object_add(o, "on_demand", json_object_new_boolean(cap->on_demand));
-        json_object_object_add(o, "method", json_object_new_string(report_join_methods(cap->report, methods, sizeof methods)));
+        report_join_methods(cap->report, methods, sizeof methods);
+        json_object_object_add(o, "method", json_object_new_string(methods));
         json_object_object_add(o, "start_usec", json_object_new_uint64(cap->report->start_realtime_usec));
         json_object_object_add(o, "elapsed_s", json_object_new_double((double) (now - cap->start_mono_usec) / 1e6));
         json_object_object_add(o, "duration_s", json_object_new_double((double) cap->duration_usec / 1e6));

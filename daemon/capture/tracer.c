@@ -154,7 +154,8 @@ static int load_formats(struct tracer *t, const char *tracefs_dir) {
                 return -ENOENT;
         bool any = false;
         for (size_t i = 0; i < _TRACEREC_KIND_MAX; i++) {
-                t->have_format[i] = read_format(tracefs_dir, "kmem", tracerec_kind_name(i), &t->formats[i]) == 0;
+                enum tracerec_kind k = (enum tracerec_kind) i;
+                t->have_format[i] = read_format(tracefs_dir, "kmem", tracerec_kind_name(k), &t->formats[i]) == 0;
                 any |= t->have_format[i];
         }
         if (!any)
@@ -423,8 +424,9 @@ static void build_describe(struct tracer *t) {
         for (size_t i = 0; i < _TRACEREC_KIND_MAX; i++) {
                 if (!t->events[i].used)
                         continue;
+                const char *filter = t->events[i].filter[0] ? t->events[i].filter : "(unfiltered)";
                 int n = snprintf(t->describe + off, sizeof t->describe - off, "%skmem:%s %s", off ? "; " : "",
-                                 tracerec_kind_name(i), t->events[i].filter[0] ? t->events[i].filter : "(unfiltered)");
+                                 tracerec_kind_name((enum tracerec_kind) i), filter);
                 if (n < 0 || (size_t) n >= sizeof t->describe - off)
                         break;
                 off += (size_t) n;
@@ -588,7 +590,7 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
                 if (!t->events[i].used || !t->events[i].filter[0])
                         continue;
-                snprintf(path, sizeof path, "events/kmem/%s/filter", tracerec_kind_name(i));
+                snprintf(path, sizeof path, "events/kmem/%s/filter", tracerec_kind_name((enum tracerec_kind) i));
                 r = instance_apply(t, KCHANGE_FILTER, path, t->events[i].filter);
         }
         if (r < 0)
@@ -610,7 +612,7 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
                         continue;
                 /* Written directly rather than with tracefs_event_enable(),
                  * which lists the systems of the default tracing directory. */
-                snprintf(path, sizeof path, "events/kmem/%s/enable", tracerec_kind_name(i));
+                snprintf(path, sizeof path, "events/kmem/%s/enable", tracerec_kind_name((enum tracerec_kind) i));
                 r = instance_apply(t, KCHANGE_EVENT, path, NULL);
         }
         if (r == 0)

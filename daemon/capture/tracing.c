@@ -197,8 +197,8 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
                                        "tracing: per-CPU loss counters could not be read: losses unknown");
         if (st.limit_reached && !rep->truncated) {
                 rep->truncated = true;
-                snprintf(rep->truncated_reason, sizeof rep->truncated_reason, "capture.max_events (%" PRIu64 ") reached",
-                         t->config->capture.max_events);
+                snprintf(rep->truncated_reason, sizeof rep->truncated_reason,
+                         "capture.max_events (%" PRIu64 ") reached", t->config->capture.max_events);
         }
         if (!st.alloc_filter_exact)
                 (void) report_strv_add(&rep->warnings,

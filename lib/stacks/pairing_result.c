@@ -74,7 +74,8 @@ static void frames_free(char **frames, size_t n) {
 
 static int build_frames(struct pairing *p, const struct stack_entry *s, struct addr_cache *c,
                         pairing_resolve_fn resolve, void *userdata, char ***ret, size_t *ret_n, bool *ret_cut) {
-        const uint64_t *f = p->frames + s->frames_off;
+        /* Only empty stacks interned: no frame array at all. */
+        const uint64_t *f = p->frames ? p->frames + s->frames_off : NULL;
         size_t n = s->n_frames;
         char **out = calloc(n ? n : 1, sizeof *out);
         if (!out)

@@ -117,9 +117,10 @@ START_TEST(test_apply_and_undo_in_reverse) {
 
         /* The ledger is bounded. */
         ck_assert_int_eq(kchange_new(NULL, &k), 0);
+        const char *enable = path_of("t/inst/events/kmem/kmalloc/enable");
         for (unsigned i = 0; i < KCHANGE_MAX; i++)
-                ck_assert_int_eq(kchange_apply(k, KCHANGE_EVENT, path_of("t/inst/events/kmem/kmalloc/enable"), NULL), 0);
-        ck_assert_int_eq(kchange_apply(k, KCHANGE_EVENT, path_of("t/inst/events/kmem/kmalloc/enable"), NULL), -E2BIG);
+                ck_assert_int_eq(kchange_apply(k, KCHANGE_EVENT, enable, NULL), 0);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_EVENT, enable, NULL), -E2BIG);
         /* Without a state directory nothing that needs a marker is done. */
         ck_assert_int_eq(kchange_apply(k, KCHANGE_SLUB_TRACE, path_of("sys/kernel/slab/foo/trace"), NULL), -EINVAL);
         kchange_free(k); /* undoes them all */
