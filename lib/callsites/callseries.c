@@ -123,29 +123,42 @@ int callseries_feed(struct callseries *s, size_t i, double t_s, const char *text
                 src->error = -EBADMSG;
         }
 
-        for (size_t k = 0; k < parsed.n_sites; k++) {
+        return callseries_add(s, i, t_s, &parsed, text, len);
+}
+
+int callseries_add(struct callseries *s, size_t i, double t_s, struct callsites *parsed, const char *raw,
+                   size_t raw_len) {
+        if (!s || !parsed || i >= s->n_sources) {
+                if (parsed)
+                        callsites_done(parsed);
+                return -EINVAL;
+        }
+        struct callseries_source *src = &s->sources[i];
+
+        for (size_t k = 0; k < parsed->n_sites; k++) {
                 char site[CSV_SITE_MAX];
-                callsites_format_site(&parsed.sites[k], site, sizeof site);
+                callsites_format_site(&parsed->sites[k], site, sizeof site);
                 if (!csv_append(s, "%.3f,%s,%s,\"%s\",%" PRIu64 "\n", t_s, src->cache, src->file, site,
-                                parsed.sites[k].count))
+                                parsed->sites[k].count))
                         break;
         }
 
         src->snapshots++;
         if (!src->have_first) {
-                src->first = parsed;
+                src->first = *parsed;
                 src->have_first = true;
-                src->first_raw = malloc(len + 1);
+                src->first_raw = raw ? malloc(raw_len + 1) : NULL;
                 if (src->first_raw) {
-                        memcpy(src->first_raw, text, len);
-                        src->first_raw[len] = '\0';
-                        src->first_len = len;
+                        memcpy(src->first_raw, raw, raw_len);
+                        src->first_raw[raw_len] = '\0';
+                        src->first_len = raw_len;
                 }
-                return 0;
+        } else {
+                callsites_done(&src->last);
+                src->last = *parsed;
+                src->have_last = true;
         }
-        callsites_done(&src->last);
-        src->last = parsed;
-        src->have_last = true;
+        *parsed = (struct callsites) {};
         return 0;
 }
 

@@ -1,9 +1,10 @@
 /* callseries — stage 3 over a capture: the call-site files of a cache
  * (alloc_calls/free_calls, alloc_traces/free_traces of every member),
- * snapshot after snapshot. Fed the text of each snapshot, it keeps the
- * first one raw and parsed and the latest one parsed, appends every site's
- * count to a bounded CSV series, says once per source what is wrong with
- * it, and diffs first → last. No I/O: the capture reads the files. */
+ * snapshot after snapshot. Fed each snapshot parsed (or as read, parsed
+ * here), it keeps the first one raw and parsed and the latest one parsed,
+ * appends every site's count to a bounded CSV series, says once per source
+ * what is wrong with it, and diffs first -> last. No I/O: the capture
+ * reads the files. */
 #pragma once
 
 #include <stdbool.h>
@@ -60,8 +61,16 @@ int callseries_add_source(struct callseries *s, const char *cache, const char *f
 /* A new round of snapshots, one per source. */
 void callseries_begin(struct callseries *s);
 
-/* Feed source @i's snapshot, taken @t_s seconds into the capture. Returns
- * 0, or the parse's -errno (then the snapshot is not kept). When there is
+/* Add source @i's parsed snapshot @parsed, taken @t_s seconds into the
+ * capture; the series takes it over (*parsed is zeroed). @raw (@raw_len
+ * bytes, may be NULL) is the text it was parsed from, kept for the first
+ * snapshot. 0, -EINVAL (then @parsed is freed). */
+int callseries_add(struct callseries *s, size_t i, double t_s, struct callsites *parsed, const char *raw,
+                   size_t raw_len);
+
+/* Parse and add: source @i's snapshot as read, @t_s seconds into the
+ * capture. Returns 0, or the parse's -errno (then the snapshot is not
+ * kept). When there is
  * something about this source not said before (a parse failure, malformed
  * lines), *ret_said is set and @problem gets one sentence naming @label
  * (the file's path). */

@@ -91,6 +91,17 @@ START_TEST(test_problems_said_once) {
         ck_assert(said);
         ck_assert_int_eq(callseries_feed(s, 5, 2, "", 0, "x", problem, sizeof problem, &said), -EINVAL);
 
+        /* A snapshot parsed elsewhere is taken over. */
+        struct callsites parsed = {};
+        static const char one[] = "     12 foo+0x1/0x2 age=1/2/3 pid=1 cpus=0\n";
+        ck_assert_int_eq(callsites_parse(one, sizeof one - 1, &parsed), 0);
+        ck_assert_int_eq(callseries_add(s, 0, 3, &parsed, NULL, 0), 0);
+        ck_assert_uint_eq(parsed.n_sites, 0);
+        ck_assert_uint_eq(s->sources[0].last.n_sites, 1);
+        ck_assert_ptr_nonnull(strstr(s->csv, "3.000,c,alloc_calls,\"foo+0x1/0x2\",12\n"));
+        ck_assert_int_eq(callsites_parse(one, sizeof one - 1, &parsed), 0);
+        ck_assert_int_eq(callseries_add(s, 9, 3, &parsed, NULL, 0), -EINVAL);
+
         /* The series is bounded: cut once, said once. */
         size_t len;
         char *text = testutil_read_fixture("callsites/alloc_traces-6.1", &len);
