@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caches/slabinfo.h"
 #include "core/readfile.h"
+#include "report/assemble.h"
 
 /* Bundles hold kernel stacks and addresses: not for every local user. */
 #define BUNDLE_DIR_MODE 0750
@@ -521,7 +523,7 @@ int bundle_list(const char *state_dir, json_object **ret) {
                 json_object_object_add(o, "id", json_object_new_string(v[i].id));
                 json_object_object_add(o, "path", json_object_new_string(path));
                 json_object_object_add(o, "bytes", json_object_new_uint64(v[i].bytes));
-                snprintf(path, sizeof path, "%s/%s/summary.json", captures, v[i].id);
+                snprintf(path, sizeof path, "%s/%s/" BUNDLE_SUMMARY_JSON, captures, v[i].id);
                 if (load_json(path, BUNDLE_SUMMARY_MAX, &summary) == 0 && json_object_is_type(summary, json_type_object)) {
                         json_object_object_foreach(summary, key, val)
                                 if (!json_object_object_get_ex(o, key, NULL))
@@ -553,7 +555,100 @@ int bundle_load_report(const char *state_dir, const char *id, json_object **ret)
         r = captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
-        if ((size_t) snprintf(path, sizeof path, "%s/%s/report.json", captures, id) >= sizeof path)
+        if ((size_t) snprintf(path, sizeof path, "%s/%s/" BUNDLE_REPORT_JSON, captures, id) >= sizeof path)
                 return -ENAMETOOLONG;
         return load_json(path, BUNDLE_REPORT_MAX, ret);
+}
+
+int bundle_file_path(const char *state_dir, const char *id, const char *name, char *buf, size_t size) {
+        char captures[BUNDLE_CAPTURES_MAX];
+        int r;
+
+        if (!bundle_id_valid(id) || !name || !*name || strchr(name, '/') || name[0] == '.')
+                return -EINVAL;
+        r = captures_dir(state_dir, captures, sizeof captures);
+        if (r < 0)
+                return r;
+        if ((size_t) snprintf(buf, size, "%s/%s/%s", captures, id, name) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+static int add_blob(struct bundle *b, const char *name, const struct bundle_blob *blob) {
+        return blob->len > 0 && blob->data ? bundle_add(b, name, blob->data, blob->len) : 0;
+}
+
+/* The raw call-site snapshots: "kmalloc-8k.alloc_calls.first", names of [A-Za-z0-9._-]. */
+static int add_callsite_files(struct bundle *b, const struct bundle_capture *in) {
+        const struct callseries *cs = in->callsites;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && cs && i < cs->n_sources; i++) {
+                const struct callseries_source *s = &cs->sources[i];
+                char base[SLABINFO_NAME_MAX + 40], name[sizeof base + 64];
+                const char *safe = base + strlen("19700101T000000Z-");
+
+                bundle_make_id(s->cache, 0, base, sizeof base);
+                if (s->first_raw) {
+                        snprintf(name, sizeof name, "%s.%s.first", safe, s->file);
+                        r = bundle_add(b, name, s->first_raw, s->first_len);
+                }
+                if (r >= 0 && s->have_last && in->last_raw) {
+                        snprintf(name, sizeof name, "%s.%s.last", safe, s->file);
+                        r = add_blob(b, name, &in->last_raw[i]);
+                }
+        }
+        return r;
+}
+
+int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct report *rep,
+                         const struct bundle_capture *in, char *dir, size_t dir_size, char *error_path,
+                         size_t error_path_size) {
+        struct bundle *b = NULL;
+        json_object *rj = NULL, *summary = NULL;
+        char *text = NULL;
+        size_t text_len = 0;
+        int r;
+
+        dir[0] = '\0';
+        error_path[0] = '\0';
+        r = bundle_begin(state_dir, rep->id, &b, error_path, error_path_size);
+        if (r < 0)
+                return r;
+        /* The bundle's id may carry a suffix: the report says the real one. */
+        snprintf(rep->id, sizeof rep->id, "%s", bundle_id(b));
+
+        r = report_to_json(rep, &rj);
+        if (r >= 0)
+                r = bundle_add_json(b, BUNDLE_REPORT_JSON, rj);
+        if (r >= 0)
+                r = report_to_text(rep, &text, &text_len);
+        if (r >= 0)
+                r = bundle_add(b, BUNDLE_REPORT_TXT, text, text_len);
+        if (r >= 0)
+                r = add_blob(b, BUNDLE_HISTORY_CSV, &in->history);
+        if (r >= 0 && in->callsites && in->callsites->csv)
+                r = bundle_add(b, BUNDLE_SERIES_CSV, in->callsites->csv, in->callsites->csv_len);
+        if (r >= 0)
+                r = add_callsite_files(b, in);
+        if (r >= 0)
+                r = add_blob(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
+        if (r >= 0)
+                r = add_blob(b, BUNDLE_ALLOCINFO_LAST, &in->allocinfo_last);
+        if (r >= 0 && report_summary_json(rep, &summary) >= 0)
+                r = bundle_add_json(b, BUNDLE_SUMMARY_JSON, summary);
+        if (r >= 0)
+                r = bundle_commit(b);
+        if (r < 0)
+                snprintf(error_path, error_path_size, "%s", bundle_error_path(b));
+        else {
+                snprintf(dir, dir_size, "%s", bundle_path(b));
+                /* Only now that the new bundle is whole may older ones go. */
+                (void) bundle_rotate(state_dir, budget_bytes, bundle_id(b));
+        }
+        bundle_free(b);
+        free(text);
+        json_object_put(rj);
+        json_object_put(summary);
+        return r < 0 ? r : 0;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "callsites/callseries.h"
+#include "report/report.h"
 
 #define BUNDLE_ID_MAX 160
 /* <state_dir>/captures: the configured path plus "/captures". */
@@ -25,6 +27,16 @@
 #define BUNDLE_LIST_MAX 4096
 /* A report.json larger than this is not loaded back for the socket. */
 #define BUNDLE_REPORT_MAX (64u << 20)
+
+/* The files of a capture bundle; this module alone names them. Besides
+ * these, the raw call-site snapshots "<cache>.<file>.first" and ".last". */
+#define BUNDLE_REPORT_JSON "report.json"        /* the whole report */
+#define BUNDLE_REPORT_TXT "report.txt"          /* the same for humans */
+#define BUNDLE_SUMMARY_JSON "summary.json"      /* what a listing shows */
+#define BUNDLE_HISTORY_CSV "history.csv"        /* the cache's history up to the trip */
+#define BUNDLE_SERIES_CSV "callsites-series.csv" /* every call site's count at every snapshot */
+#define BUNDLE_ALLOCINFO_FIRST "allocinfo.first" /* /proc/allocinfo at the start */
+#define BUNDLE_ALLOCINFO_LAST "allocinfo.last"  /* and at the end */
 
 struct bundle;
 
@@ -83,6 +95,33 @@ uint64_t bundle_disk_usage(const char *state_dir);
  * {"id", "path", "bytes", and from summary.json when present: "cache",
  * "start", "suspect", "top_outstanding", "lost_events", "method"}. */
 int bundle_list(const char *state_dir, json_object **ret);
+
+/* Bytes kept in memory for one file of a capture bundle. */
+struct bundle_blob {
+        const char *data;
+        size_t len;                     /* 0: no such file */
+};
+
+/* Everything a capture writes besides its report. */
+struct bundle_capture {
+        struct bundle_blob history;             /* history.csv */
+        const struct callseries *callsites;     /* the series and the first snapshots, NULL if none */
+        const struct bundle_blob *last_raw;     /* per call-site source, its latest snapshot as read */
+        struct bundle_blob allocinfo_first;
+        struct bundle_blob allocinfo_last;
+};
+
+/* Write the whole bundle of finished capture @rep under @state_dir, then
+ * rotate older bundles to @budget_bytes. The id actually used is written
+ * back into @rep->id. 0 with the bundle's directory in @dir; -errno with
+ * the path that failed in @error_path (the report stays in memory). */
+int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct report *rep,
+                         const struct bundle_capture *in, char *dir, size_t dir_size, char *error_path,
+                         size_t error_path_size);
+
+/* <state_dir>/captures/@id/@name: the path of one file of a bundle.
+ * -EINVAL for a bad id or name, -ENAMETOOLONG. */
+int bundle_file_path(const char *state_dir, const char *id, const char *name, char *buf, size_t size);
 
 /* Load <state_dir>/captures/@id/report.json. -EINVAL for a bad id, -ENOENT,
  * -EFBIG, -EBADMSG if it does not parse. */

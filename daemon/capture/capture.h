@@ -1,19 +1,23 @@
-/* capture — evidence capture for one cache at a time, on the daemon's libev
- * loop. When a cache trips (or a user arms a capture), the manager:
- *   1. resolves the cache (merge-group aliases, a kmalloc size class) and
- *      probes what this kernel offers for it;
- *   2. snapshots its call sites (sysfs alloc_calls ≤ 5.13, debugfs
- *      alloc_traces 5.14+) at the start and again every
- *      capture.callsites_interval — rate-limited, the read walks the whole
- *      cache under a lock — and diffs the count per call site;
- *   3. traces its allocations and frees with stacks for capture.duration
- *      (tracefs raw ring buffers; before 5.9 the sysfs `trace` flag and
- *      /dev/kmsg), draining every capture.poll, pairing alloc to free;
- *   4. stops early on capture_manager_disarm(), capture_manager_stop_all()
- *      (SIGTERM/SIGHUP), the event/memory bound, or the cache vanishing;
- *   5. restores the kernel, writes the bundle <state_dir>/captures/<id>/
- *      atomically, rotates old bundles to the disk budget, and calls the
- *      done callback with the report, so the alert carries the answer even
+/* capture — the capture manager: evidence capture for one cache at a
+ * time, on the daemon's libev loop. It only sequences the parts; each
+ * stage is a module of its own. When a cache trips (or a user arms a
+ * capture), the manager:
+ *   1. resolves the cache (capture/identity: merge-group aliases, a kmalloc
+ *      size class), by the slabinfo of the sample that tripped, and probes
+ *      what this kernel offers (capture/probe; the manager owns the probe);
+ *   2. starts the call-site snapshots (capture/callsnap into
+ *      callsites/callseries), again every capture.callsites_interval;
+ *   3. starts stack tracing (capture/tracing: tracefs through
+ *      capture/tracer, before 5.9 the sysfs trace flag and /dev/kmsg),
+ *      draining every capture.poll; every change to the kernel goes
+ *      through capture/kchange;
+ *   4. stops at capture.duration, on capture_manager_disarm(),
+ *      capture_manager_stop_all() (SIGTERM/SIGHUP), the event/memory bound,
+ *      or the cache vanishing;
+ *   5. restores the kernel, finishes the report (report/assemble), writes
+ *      the bundle <state_dir>/captures/<id>/ atomically (capture/bundle,
+ *      which rotates old bundles to the disk budget), and calls the done
+ *      callback with the outcome, so the alert carries the answer even
  *      when the disk is full.
  * One capture per cache, capture.max_concurrent in all, and a
  * capture.cooldown before a tripped cache is captured again. */
@@ -26,15 +30,12 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "caches/slabinfo.h"
 #include "capture/probe.h"
 #include "report/report.h"
 
 /* Caches whose last capture time is remembered for the cool-down. */
 #define CAPTURE_COOLDOWN_MAX 1024
-/* Call-site snapshots kept raw for the bundle: the first and the latest ones. */
-#define CAPTURE_SNAPSHOTS_KEEP 16
-/* A call-site file larger than this is refused (a real one is a few hundred KB). */
-#define CAPTURE_CALLSITES_FILE_MAX (16u << 20)
 /* How often, at most, a running capture checks that its cache still exists. */
 #define CAPTURE_VANISH_CHECK_USEC 1000000ULL
 /* history.csv handed in with a trigger is cut at this size. */
@@ -55,6 +56,10 @@ struct capture_trigger {
         uint64_t window_usec;
         const char *history_csv;        /* the history window as CSV, NULL if none */
         size_t history_csv_len;
+        /* The parsed /proc/slabinfo of the sample that tripped, to resolve
+         * the cache by; NULL reads <proc>/slabinfo now. Used during the
+         * call only. */
+        const struct slabinfo *slabinfo;
 };
 
 /* What the done callback gets: everything the capture alert needs. All
@@ -84,12 +89,19 @@ struct capture_result {
  * manager. */
 typedef void (*capture_done_fn)(const struct capture_result *result, void *userdata);
 
-/* Create the manager on @loop. @c and @p are copied (re-create the manager
- * after a reload or a new probe). Removes what a killed daemon left behind:
- * stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it had set,
- * half-written bundles. -ENOMEM. */
-int capture_manager_new(struct ev_loop *loop, const struct config *c, const struct probe *p, capture_done_fn done,
-                        void *userdata, struct capture_manager **ret);
+/* Create the manager on @loop. @c is copied (re-create the manager after a
+ * reload). Probes the host's capabilities (the manager owns the one probe,
+ * see capture_manager_probe()) and removes what a killed daemon left
+ * behind: stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it
+ * had set, a tracefs it had mounted, half-written bundles. -ENOMEM. */
+int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
+                        struct capture_manager **ret);
+
+/* What this host offers captures, as last probed: at creation, again at
+ * the start of every capture and after a capture mounted tracefs. The one
+ * probe of the daemon; `status` shows it. Valid until the next call into
+ * the manager. */
+const struct probe *capture_manager_probe(const struct capture_manager *m);
 
 /* A cache tripped: start capturing it. 0 when started; -EALREADY (this
  * cache is being captured), -EBUSY (capture.max_concurrent reached),

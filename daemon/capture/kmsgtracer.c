@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/kchange.h"
 #include "core/log.h"
 
 /* A /dev/kmsg read returns one whole record and fails with EINVAL if the
@@ -18,23 +19,12 @@ struct kmsgtracer {
         char trace_path[PATH_BUF];
         char kmsg_path[PATH_BUF];
         int fd;
-        bool trace_on;
+        struct kchange *kernel;         /* the sysfs trace flag, with its marker */
         bool stopped;
         struct pairing *pairing;
         struct kmsgtrace *parser;
         char buf[READ_BUF];
 };
-
-static int write_trace(const char *path, const char *value) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = write(fd, value, strlen(value));
-        int r = n < 0 ? -errno : 0;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        return r;
-}
 
 static bool cache_name_valid(const char *s) {
         size_t n = strlen(s);
@@ -42,7 +32,8 @@ static bool cache_name_valid(const char *s) {
 }
 
 int kmsgtracer_start(const struct kmsgtracer_options *o, struct kmsgtracer **ret) {
-        if (!o || !ret || !o->sys_dir || !o->dev_kmsg || !o->cache_name || !cache_name_valid(o->cache_name))
+        if (!o || !ret || !o->sys_dir || !o->dev_kmsg || !o->state_dir || !o->cache_name ||
+            !cache_name_valid(o->cache_name))
                 return -EINVAL;
         struct kmsgtracer *k = calloc(1, sizeof *k);
         if (!k)
@@ -55,6 +46,9 @@ int kmsgtracer_start(const struct kmsgtracer_options *o, struct kmsgtracer **ret
                 r = -ENAMETOOLONG;
                 goto fail;
         }
+        r = kchange_new(o->state_dir, &k->kernel);
+        if (r < 0)
+                goto fail;
         r = pairing_new(&(struct pairing_options) {
                                 .max_memory_bytes = o->max_memory_bytes,
                                 .reorder_window_ns = 0, /* the log is one ordered stream */
@@ -78,12 +72,10 @@ int kmsgtracer_start(const struct kmsgtracer_options *o, struct kmsgtracer **ret
                 r = -errno;
                 goto fail;
         }
-        r = write_trace(k->trace_path, "1");
-        if (r < 0) {
-                log_debug("Writing 1 to %s failed: %s", k->trace_path, strerror(-r));
+        /* Recorded in the state directory first: a crash cannot leave it on. */
+        r = kchange_apply(k->kernel, KCHANGE_SLUB_TRACE, k->trace_path, NULL);
+        if (r < 0)
                 goto fail;
-        }
-        k->trace_on = true;
         *ret = k;
         return 0;
 fail:
@@ -123,12 +115,8 @@ int kmsgtracer_fd(const struct kmsgtracer *k) {
 int kmsgtracer_stop(struct kmsgtracer *k, struct pairing_result **ret) {
         if (!k || !ret || k->stopped)
                 return -EINVAL;
-        int err = 0;
-        if (k->trace_on) {
-                err = write_trace(k->trace_path, "0");
-                if (err == 0)
-                        k->trace_on = false;
-        }
+        /* Switched off (or it failed and the marker stays for the next start). */
+        int err = kchange_undo_to(k->kernel, 0);
         int r = kmsgtracer_poll(k);
         if (r < 0 && err == 0)
                 err = r;
@@ -148,11 +136,7 @@ int kmsgtracer_stop(struct kmsgtracer *k, struct pairing_result **ret) {
 void kmsgtracer_free(struct kmsgtracer *k) {
         if (!k)
                 return;
-        if (k->trace_on) {
-                int r = write_trace(k->trace_path, "0");
-                if (r < 0)
-                        log_warning_errno(r, "Failed to write 0 to %s", k->trace_path);
-        }
+        kchange_free(k->kernel);
         if (k->fd >= 0)
                 close(k->fd);
         kmsgtrace_free(k->parser);

@@ -18,6 +18,7 @@
 struct kmsgtracer_options {
         const char *sys_dir;            /* /sys, root prefix included */
         const char *dev_kmsg;           /* /dev/kmsg, or a file standing in for it */
+        const char *state_dir;          /* where the durable marker of the trace flag goes */
         const char *cache_name;         /* the SLUB sysfs directory name, as TRACE lines print it */
         uint64_t object_size;           /* for bytes outstanding; 0 = unknown */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */

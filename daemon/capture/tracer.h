@@ -1,22 +1,26 @@
 /* tracer — trace one slab cache's allocations and frees, with kernel
- * stacks, through a tracefs instance of our own (`slabwatch-<cache>`), read
- * the binary per-CPU ring buffers (trace_pipe_raw, not the text pipe whose
- * formatting loses events at these rates) and pair every alloc with its
- * free (lib/pairing).
+ * stacks, through a tracefs instance of our own (`slabwatch-<cache>`): the
+ * I/O side. It reads the event formats, sets the instance up through
+ * capture/kchange, reads the binary per-CPU ring buffers (trace_pipe_raw,
+ * not the text pipe whose formatting loses events at these rates) and
+ * hands the pages to stacks/tracerec, which matches events to their stacks
+ * for the pairing (stacks/pairing); kallsyms names the frames at the end.
  *
- * The kernel is always put back: events off, filters cleared, the stack
- * option off, readers closed and the instance removed, on tracer_stop(),
- * on tracer_free() from any point of a failed setup, and for an instance a
- * killed daemon left behind through tracer_cleanup_stale(). */
+ * The kernel is always put back (kchange, newest change first): tracing
+ * and events off, filters cleared, the stack option, buffer size and clock
+ * restored, readers closed and the instance removed, on tracer_stop() and
+ * on tracer_free() from any point of a failed setup. An instance a killed
+ * daemon left behind is removed by kchange_recover(). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/kchange.h"
 #include "stacks/pairing.h"
 
-#define TRACER_INSTANCE_PREFIX "slabwatch-"
+#define TRACER_INSTANCE_PREFIX KCHANGE_INSTANCE_PREFIX
 /* Instance directory name, prefix included. */
 #define TRACER_INSTANCE_NAME_MAX 96
 /* Longest cache name accepted (the kernel allows any length; ours are short). */
@@ -127,18 +131,3 @@ int tracer_instance_name_for(const char *cache_name, char *buf, size_t size);
 /* Read the kmem and ftrace event formats under @tracefs_dir. -ENOENT if
  * there are no kmem events (tracefs not mounted there). */
 int tracer_probe_formats(const char *tracefs_dir, struct tracer_formats *ret);
-
-/* Remove every `slabwatch-*` instance under @tracefs_dir that a killed
- * daemon left behind (removing an instance disables its events). One with
- * open readers belongs to a running capture and is left alone. Returns the
- * number removed, or the first -errno (the others are still tried). A
- * missing instances directory is 0. */
-int tracer_cleanup_stale(const char *tracefs_dir);
-
-/* Make sure tracefs is mounted at @path (an existing directory), mounting
- * it if it is not. *ret_mounted tells whether we mounted it (then unmount
- * it with tracer_unmount_tracefs() when done). -errno of mount(2). */
-int tracer_mount_tracefs(const char *path, bool *ret_mounted);
-
-/* Unmount what tracer_mount_tracefs() mounted. -errno of umount(2). */
-int tracer_unmount_tracefs(const char *path);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/path.h"
+#include "capture/bundle.h"
 #include "capture/capture.h"
 #include "core/log.h"
 
@@ -37,9 +38,8 @@ json_object *commands_captures(struct daemon *d, const struct proto_request *req
 
 /* report.txt of a bundle, if it is there and not too large. */
 static json_object *report_text(const struct daemon *d, const char *id) {
-        char rel[PROTO_ID_MAX + 64], path[CONFIG_PATH_MAX + sizeof rel];
-        snprintf(rel, sizeof rel, "captures/%s/report.txt", id);
-        if (path_join(path, sizeof path, d->config.paths.state_dir, rel) < 0)
+        char path[BUNDLE_PATH_MAX];
+        if (bundle_file_path(d->config.paths.state_dir, id, BUNDLE_REPORT_TXT, path, sizeof path) < 0)
                 return NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)

@@ -198,6 +198,7 @@ static void capture_on_trip(struct daemon *d, const struct engine_event *ev) {
                 .window_usec = ev->window_usec,
                 .history_csv = csv,
                 .history_csv_len = csv_len,
+                .slabinfo = &d->slabinfo,       /* the sample that tripped, not a re-read */
         };
         r = capture_manager_trip(d->captures, ev->cache, &why);
         free(csv);
@@ -448,32 +449,19 @@ static void captures_stop(struct daemon *d, bool final) {
                 capture_manager_free(d->captures);
                 d->captures = NULL;
         }
-        free(d->probe);
-        d->probe = NULL;
 }
 
-/* The capability probe and the capture manager. Watching and alerting work
- * without them: a failure is reported, not fatal. */
+/* The capture manager, which owns the capability probe. Watching and
+ * alerting work without it: a failure is reported, not fatal. */
 static int captures_start(struct daemon *d) {
         char summary[PROBE_SUMMARY_MAX];
-        int r;
-
-        d->probe = calloc(1, sizeof *d->probe);
-        if (!d->probe)
-                r = -ENOMEM;
-        else
-                r = probe_run(&d->config, d->probe);
-        if (r < 0) {
-                log_error_errno(r, "Cannot probe the kernel's capabilities");
-                captures_stop(d, false);
-                return 0;
-        }
-        log_info("Capabilities: %s", probe_summary(d->probe, summary, sizeof summary));
-        r = capture_manager_new(d->loop, &d->config, d->probe, on_capture_done, d, &d->captures);
+        int r = capture_manager_new(d->loop, &d->config, on_capture_done, d, &d->captures);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up evidence capture");
                 captures_stop(d, false);
+                return 0;
         }
+        log_info("Capabilities: %s", probe_summary(capture_manager_probe(d->captures), summary, sizeof summary));
         return 0;
 }
 

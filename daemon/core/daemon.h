@@ -24,7 +24,6 @@
 #include "control/server.h"
 
 struct capture_manager;
-struct probe;
 
 /* Limit on the metrics text (the textfile and the `metrics` answer). */
 #define DAEMON_METRICS_MAX (8U * 1024U * 1024U)
@@ -75,8 +74,7 @@ struct daemon {
 
         server_handler_fn handler;      /* answers the socket's requests (userdata: the daemon) */
         struct server *server;
-        struct capture_manager *captures;
-        struct probe *probe;
+        struct capture_manager *captures;       /* owns the capability probe */
 };
 
 /* Create the daemon on @loop with @cfg (copied), loaded from @src (which

@@ -136,9 +136,10 @@ int daemon_status_json(struct daemon *d, json_object **ret) {
         add(o, "captures", cap);
 
         json_object *probe = NULL;
-        if (d->probe && probe_to_json(d->probe, &probe) >= 0) {
+        const struct probe *caps = d->captures ? capture_manager_probe(d->captures) : NULL;
+        if (caps && probe_to_json(caps, &probe) >= 0) {
                 add(o, "capabilities", probe);
-                add(o, "capabilities_summary", json_object_new_string(probe_summary(d->probe, buf, sizeof buf)));
+                add(o, "capabilities_summary", json_object_new_string(probe_summary(caps, buf, sizeof buf)));
         } else
                 add(o, "capabilities", NULL);
 

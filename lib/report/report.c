@@ -8,58 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "stacks/frames.h"
+
 /* Version of the report.json layout; bump when a field changes meaning. */
 #define REPORT_FORMAT_VERSION 1
-
-/* Frames that belong to the allocator, the tracing machinery or generic
- * allocation wrappers: the suspect is the first frame past them. Prefixes,
- * so the _noprof, _node, _lru and _trace spellings of every release match. */
-static const char *const report_noise_prefixes[] = {
-        "trace_event_raw_event_",
-        "perf_trace_",
-        "__traceiter_",
-        "__trace_stack",
-        "__ftrace_trace_stack",
-        "ftrace_",
-        "stack_trace_save",
-        "show_stack",
-        "dump_stack",
-        "__dump_stack",
-        "set_track",
-        "alloc_debug_processing",
-        "free_debug_processing",
-        "slab_post_alloc_hook",
-        "slab_alloc",
-        "___slab_alloc",
-        "__slab_alloc",
-        "slab_free",
-        "__slab_free",
-        "kmem_cache_alloc",
-        "__kmem_cache_alloc",
-        "kmem_cache_zalloc",
-        "kmem_cache_free",
-        "kmalloc",
-        "__kmalloc",
-        "__do_kmalloc",
-        "kzalloc",
-        "kcalloc",
-        "kmalloc_array",
-        "krealloc",
-        "__krealloc",
-        "kvmalloc",
-        "__kvmalloc",
-        "kfree",
-        "kvfree",
-        "kmemdup",
-        "kstrdup",
-        "kstrndup",
-        "memdup_user",
-        "vmemdup_user",
-        /* Every socket family allocates through these two: the family's
-         * create function (inet_create, unix_create1) says more. */
-        "sk_prot_alloc",
-        "sk_alloc",
-};
 
 int report_new(struct report **ret) {
         struct report *r = calloc(1, sizeof *r);
@@ -246,41 +198,11 @@ void report_rank(struct report *r) {
         sort_stable(r->call_sites, r->n_call_sites, sizeof *r->call_sites, callsite_cmp);
 }
 
-/* The function name inside a frame: strips "? ", "[<addr>] ", "+off/len",
- * " [module]". Returns its start and length. */
-static const char *frame_function(const char *frame, size_t *ret_len) {
-        const char *p = frame, *e;
-
-        while (*p == ' ' || *p == '\t')
-                p++;
-        if (p[0] == '?' && p[1] == ' ')
-                p += 2;
-        if (p[0] == '[' && p[1] == '<') {
-                const char *close = strchr(p, ']');
-                if (close) {
-                        p = close + 1;
-                        while (*p == ' ')
-                                p++;
-                }
-        }
-        for (e = p; *e && *e != '+' && *e != ' ' && *e != '\t' && *e != '['; e++)
-                ;
-        *ret_len = (size_t) (e - p);
-        return p;
-}
-
 bool report_frame_is_noise(const char *frame) {
         size_t len;
-        const char *f = frame_function(frame, &len);
+        const char *f = frames_function(frame, &len);
 
-        if (len == 0)
-                return true;
-        for (size_t i = 0; i < sizeof report_noise_prefixes / sizeof report_noise_prefixes[0]; i++) {
-                size_t n = strlen(report_noise_prefixes[i]);
-                if (n <= len && strncmp(f, report_noise_prefixes[i], n) == 0)
-                        return true;
-        }
-        return false;
+        return len == 0 || frames_classify(f, len) != FRAMES_CODE;
 }
 
 const char *report_suspect(const struct report_stack *s, char *buf, size_t size) {
@@ -292,10 +214,10 @@ const char *report_suspect(const struct report_stack *s, char *buf, size_t size)
         buf[0] = '\0';
         if (!s || s->frames.n == 0)
                 return buf;
-        for (size_t i = 0; i < s->frames.n && !pick; i++)
-                if (!report_frame_is_noise(s->frames.v[i]))
-                        pick = s->frames.v[i];
-        f = frame_function(pick ? pick : s->frames.v[0], &len);
+        size_t first = frames_first_code((const char *const *) s->frames.v, s->frames.n);
+        if (first < s->frames.n)
+                pick = s->frames.v[first];
+        f = frames_function(pick ? pick : s->frames.v[0], &len);
         if (len >= size)
                 len = size - 1;
         memcpy(buf, f, len);

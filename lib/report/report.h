@@ -124,7 +124,8 @@ struct report_callsite *report_add_callsite(struct report *r);
 void report_rank(struct report *r);
 
 /* True if @frame ("kmem_cache_alloc_noprof+0x1f/0x2c0") is allocator or
- * tracing machinery rather than the code that asked for memory. */
+ * tracing machinery rather than the code that asked for memory, by the one
+ * frame classification (stacks/frames.h). */
 bool report_frame_is_noise(const char *frame);
 
 /* The suspect function of @s: the name (without +offset/len or [module])

@@ -6,109 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Open-addressing tables are kept at most 3/4 full. */
-#define LOAD_NUM 3
-#define LOAD_DEN 4
-#define PTR_TABLE_MIN 1024
-#define STACK_INDEX_MIN 256
-#define NAME_INDEX_MIN 256
-#define QUEUE_MIN 256
-#define ADDR_CACHE_MIN 1024
-#define HEAP_NONE UINT32_MAX
-
-/* Fibonacci hashing: kernel pointers share their high bits and are
- * aligned, so the multiply spreads the varying middle bits to the top. */
-#define HASH_MULT UINT64_C(0x9E3779B97F4A7C15)
-
-struct ptr_slot {
-        uint64_t ptr;           /* 0 = empty */
-        uint64_t ts;
-        uint32_t stack;
-        uint32_t bytes;
-};
-
-struct queued {
-        uint64_t ts;
-        uint64_t ptr;
-        uint32_t stack;
-        uint32_t bytes;
-        int32_t pid;
-        uint32_t kind;
-};
-
-struct cpu_queue {
-        struct queued *v;
-        size_t head;
-        size_t len;
-        size_t allocated;
-        uint32_t heap_pos;      /* HEAP_NONE when empty */
-};
-
-struct stack_entry {
-        uint64_t hash;
-        size_t frames_off;      /* into frames[] */
-        uint32_t n_frames;
-        bool names;             /* frames are name tokens, not addresses */
-        bool cut;
-        uint8_t n_pids;
-        bool more_pids;
-        int32_t pids[PAIRING_PIDS_MAX];
-        uint64_t allocs;
-        uint64_t frees;
-        uint64_t outstanding;
-        uint64_t bytes_outstanding;
-        uint64_t site_frees;
-        uint64_t site_unmatched;
-};
-
-struct name_entry {
-        size_t off;             /* into name_chars[] */
-        size_t len;
-        uint64_t hash;
-};
-
-struct pairing {
-        struct pairing_options opt;
-        uint64_t mem;
-        uint64_t mem_peak;
-        bool finished;
-
-        struct ptr_slot *ptrs;
-        size_t ptrs_cap;        /* power of two */
-        size_t ptrs_live;
-        size_t queued_allocs;
-
-        struct stack_entry *stacks;
-        size_t n_stacks;
-        size_t stacks_allocated;
-        uint32_t *stack_index;  /* id + 1, 0 = empty */
-        size_t stack_index_cap;
-        uint64_t *frames;
-        size_t n_frames;
-        size_t frames_allocated;
-
-        struct name_entry *names;
-        size_t n_names;
-        size_t names_allocated;
-        uint32_t *name_index;
-        size_t name_index_cap;
-        char *name_chars;
-        size_t n_name_chars;
-        size_t name_chars_allocated;
-
-        struct cpu_queue *cpus;
-        size_t n_cpus;
-        uint32_t *heap;         /* CPUs with queued events, by head timestamp */
-        size_t heap_len;
-        size_t heap_allocated;
-        size_t queued;
-
-        uint64_t max_ts;
-        uint64_t released_ts;
-        bool any_released;
-
-        struct pairing_result r;
-};
+#include "stacks/pairing_impl.h"
 
 static uint64_t hash_u64(uint64_t h, uint64_t v) {
         h ^= v + HASH_MULT + (h << 6) + (h >> 2);
@@ -122,10 +20,6 @@ static uint64_t hash_bytes(const char *s, size_t len) {
                 h *= UINT64_C(0x100000001b3);
         }
         return h;
-}
-
-static size_t slot_of(uint64_t key, size_t cap) {
-        return (size_t) ((key * HASH_MULT) >> 32) & (cap - 1);
 }
 
 /* Resize a budgeted array: the memory bound covers everything that grows
@@ -224,7 +118,7 @@ static int stack_index_grow(struct pairing *p) {
                 return r;
         memset(idx, 0, cap * sizeof *idx);
         for (size_t i = 0; i < p->n_stacks; i++) {
-                size_t s = slot_of(p->stacks[i].hash, cap);
+                size_t s = pairing_slot_of(p->stacks[i].hash, cap);
                 while (idx[s] != 0)
                         s = (s + 1) & (cap - 1);
                 idx[s] = (uint32_t) i + 1;
@@ -251,7 +145,7 @@ static int intern_frames(struct pairing *p, const uint64_t *frames, size_t n, bo
                 h = hash_u64(h, frames[i]);
 
         if (p->stack_index_cap) {
-                size_t s = slot_of(h, p->stack_index_cap);
+                size_t s = pairing_slot_of(h, p->stack_index_cap);
                 for (;;) {
                         uint32_t id = p->stack_index[s];
                         if (id == 0)
@@ -291,7 +185,7 @@ static int intern_frames(struct pairing *p, const uint64_t *frames, size_t n, bo
                 memcpy(p->frames + p->n_frames, frames, n * sizeof *frames);
         p->n_frames += n;
 
-        size_t slot = slot_of(h, p->stack_index_cap);
+        size_t slot = pairing_slot_of(h, p->stack_index_cap);
         while (p->stack_index[slot] != 0)
                 slot = (slot + 1) & (p->stack_index_cap - 1);
         p->stack_index[slot] = (uint32_t) p->n_stacks + 1;
@@ -313,7 +207,7 @@ static int name_index_grow(struct pairing *p) {
                 return r;
         memset(idx, 0, cap * sizeof *idx);
         for (size_t i = 0; i < p->n_names; i++) {
-                size_t s = slot_of(p->names[i].hash, cap);
+                size_t s = pairing_slot_of(p->names[i].hash, cap);
                 while (idx[s] != 0)
                         s = (s + 1) & (cap - 1);
                 idx[s] = (uint32_t) i + 1;
@@ -330,7 +224,7 @@ static int intern_name(struct pairing *p, const char *name, size_t len, uint64_t
                 return -EINVAL;
         uint64_t h = hash_bytes(name, len);
         if (p->name_index_cap) {
-                size_t s = slot_of(h, p->name_index_cap);
+                size_t s = pairing_slot_of(h, p->name_index_cap);
                 for (;;) {
                         uint32_t id = p->name_index[s];
                         if (id == 0)
@@ -360,7 +254,7 @@ static int intern_name(struct pairing *p, const char *name, size_t len, uint64_t
         memcpy(p->name_chars + p->n_name_chars, name, len);
         p->names[p->n_names] = (struct name_entry) { .off = p->n_name_chars, .len = len, .hash = h };
         p->n_name_chars += len;
-        size_t s = slot_of(h, p->name_index_cap);
+        size_t s = pairing_slot_of(h, p->name_index_cap);
         while (p->name_index[s] != 0)
                 s = (s + 1) & (p->name_index_cap - 1);
         p->name_index[s] = (uint32_t) p->n_names + 1;
@@ -402,7 +296,7 @@ static int ptrs_rehash(struct pairing *p, size_t cap) {
                 const struct ptr_slot *o = &p->ptrs[i];
                 if (o->ptr == 0)
                         continue;
-                size_t s = slot_of(o->ptr, cap);
+                size_t s = pairing_slot_of(o->ptr, cap);
                 while (n[s].ptr != 0)
                         s = (s + 1) & (cap - 1);
                 n[s] = *o;
@@ -431,7 +325,7 @@ static int ptrs_reserve(struct pairing *p, size_t need) {
 static struct ptr_slot *ptrs_find(struct pairing *p, uint64_t ptr) {
         if (p->ptrs_cap == 0)
                 return NULL;
-        size_t s = slot_of(ptr, p->ptrs_cap);
+        size_t s = pairing_slot_of(ptr, p->ptrs_cap);
         for (;;) {
                 struct ptr_slot *e = &p->ptrs[s];
                 if (e->ptr == ptr)
@@ -452,7 +346,7 @@ static void ptrs_delete(struct pairing *p, struct ptr_slot *e) {
                 j = (j + 1) & mask;
                 if (p->ptrs[j].ptr == 0)
                         break;
-                size_t k = slot_of(p->ptrs[j].ptr, p->ptrs_cap);
+                size_t k = pairing_slot_of(p->ptrs[j].ptr, p->ptrs_cap);
                 bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
                 if (stays)
                         continue;
@@ -489,7 +383,7 @@ static void process(struct pairing *p, const struct queued *q) {
                         old->bytes_outstanding -= e->bytes;
                         p->r.reallocs_unfreed++;
                 } else {
-                        size_t s = slot_of(q->ptr, p->ptrs_cap);
+                        size_t s = pairing_slot_of(q->ptr, p->ptrs_cap);
                         while (p->ptrs[s].ptr != 0)
                                 s = (s + 1) & (p->ptrs_cap - 1);
                         e = &p->ptrs[s];
@@ -716,318 +610,4 @@ int pairing_push(struct pairing *p, const struct pairing_event *e) {
                         pairing_release(p, w);
         }
         return 0;
-}
-
-/* ---- result ---- */
-
-struct addr_cache {
-        uint64_t *keys;
-        char **names;           /* NULL: machinery frame */
-        bool *skip;
-        size_t cap;
-        size_t n;
-};
-
-static void addr_cache_done(struct addr_cache *c) {
-        for (size_t i = 0; i < c->cap; i++)
-                if (c->keys && c->keys[i] != 0)
-                        free(c->names[i]);
-        free(c->keys);
-        free(c->names);
-        free(c->skip);
-}
-
-static int addr_cache_init(struct addr_cache *c, size_t expect) {
-        size_t cap = ADDR_CACHE_MIN;
-        while (cap * LOAD_NUM < expect * LOAD_DEN)
-                cap *= 2;
-        c->keys = calloc(cap, sizeof *c->keys);
-        c->names = calloc(cap, sizeof *c->names);
-        c->skip = calloc(cap, sizeof *c->skip);
-        c->cap = cap;
-        if (!c->keys || !c->names || !c->skip)
-                return -ENOMEM;
-        return 0;
-}
-
-/* Resolve @addr once. The zero address is cached under a marker key. */
-static int addr_cache_get(struct addr_cache *c, uint64_t addr, pairing_resolve_fn resolve, void *userdata,
-                          const char **ret_name, bool *ret_skip) {
-        uint64_t key = addr ? addr : UINT64_MAX;
-        size_t s = slot_of(key, c->cap);
-        while (c->keys[s] != 0 && c->keys[s] != key)
-                s = (s + 1) & (c->cap - 1);
-        if (c->keys[s] == 0) {
-                char buf[PAIRING_NAME_MAX + 1];
-                int r = resolve ? resolve(addr, buf, sizeof buf, userdata) : -ENOENT;
-                if (r < 0)
-                        snprintf(buf, sizeof buf, "0x%" PRIx64, addr);
-                buf[sizeof buf - 1] = '\0';
-                c->names[s] = strdup(buf);
-                if (!c->names[s])
-                        return -ENOMEM;
-                c->skip[s] = r > 0;
-                c->keys[s] = key;
-                c->n++;
-        }
-        *ret_name = c->names[s];
-        *ret_skip = c->skip[s];
-        return 0;
-}
-
-static void frames_free(char **frames, size_t n) {
-        if (!frames)
-                return;
-        for (size_t i = 0; i < n; i++)
-                free(frames[i]);
-        free(frames);
-}
-
-static int build_frames(struct pairing *p, const struct stack_entry *s, struct addr_cache *c,
-                        pairing_resolve_fn resolve, void *userdata, char ***ret, size_t *ret_n, bool *ret_cut) {
-        const uint64_t *f = p->frames + s->frames_off;
-        size_t n = s->n_frames;
-        char **out = calloc(n ? n : 1, sizeof *out);
-        if (!out)
-                return -ENOMEM;
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-                const char *name;
-                size_t len;
-                if (s->names) {
-                        const struct name_entry *ne = &p->names[f[i]];
-                        name = p->name_chars + ne->off;
-                        len = ne->len;
-                } else {
-                        bool skip;
-                        int r = addr_cache_get(c, f[i], resolve, userdata, &name, &skip);
-                        if (r < 0) {
-                                frames_free(out, k);
-                                return r;
-                        }
-                        if (skip && k == 0)
-                                continue;
-                        len = strlen(name);
-                }
-                out[k] = strndup(name, len);
-                if (!out[k]) {
-                        frames_free(out, k);
-                        return -ENOMEM;
-                }
-                k++;
-        }
-        *ret = out;
-        *ret_n = k;
-        *ret_cut = s->cut;
-        return 0;
-}
-
-static int cmp_frames(char *const *a, size_t na, char *const *b, size_t nb) {
-        if (na != nb)
-                return na < nb ? -1 : 1;
-        for (size_t i = 0; i < na; i++) {
-                int c = strcmp(a[i], b[i]);
-                if (c != 0)
-                        return c;
-        }
-        return 0;
-}
-
-static int cmp_stack_frames(const void *a, const void *b) {
-        const struct pairing_stack *x = a, *y = b;
-        int c = cmp_frames(x->frames, x->n_frames, y->frames, y->n_frames);
-        if (c != 0)
-                return c;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int cmp_site_frames(const void *a, const void *b) {
-        const struct pairing_free_site *x = a, *y = b;
-        int c = cmp_frames(x->frames, x->n_frames, y->frames, y->n_frames);
-        if (c != 0)
-                return c;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Stacks whose raw frames differed only in dropped machinery frames (a
- * tracepoint reached directly or through __traceiter_*, depending on how
- * many tracers are attached) are one stack to the reader: merge them. */
-static size_t merge_stacks(struct pairing_stack *v, size_t n) {
-        if (n < 2)
-                return n;
-        qsort(v, n, sizeof *v, cmp_stack_frames);
-        size_t k = 0;
-        for (size_t i = 1; i < n; i++) {
-                struct pairing_stack *into = &v[k], *s = &v[i];
-                if (cmp_frames(into->frames, into->n_frames, s->frames, s->n_frames) != 0) {
-                        v[++k] = *s;
-                        continue;
-                }
-                into->allocs += s->allocs;
-                into->frees += s->frees;
-                into->outstanding += s->outstanding;
-                into->bytes_outstanding += s->bytes_outstanding;
-                if (s->oldest_ts_ns != 0 && (into->oldest_ts_ns == 0 || s->oldest_ts_ns < into->oldest_ts_ns)) {
-                        into->oldest_ts_ns = s->oldest_ts_ns;
-                        into->oldest_age_s = s->oldest_age_s;
-                }
-                for (size_t j = 0; j < s->n_pids; j++) {
-                        bool seen = false;
-                        for (size_t m = 0; m < into->n_pids; m++)
-                                seen = seen || into->pids[m] == s->pids[j];
-                        if (seen)
-                                continue;
-                        if (into->n_pids < PAIRING_PIDS_MAX)
-                                into->pids[into->n_pids++] = s->pids[j];
-                        else
-                                into->more_pids = true;
-                }
-                into->more_pids = into->more_pids || s->more_pids;
-                into->frames_cut = into->frames_cut || s->frames_cut;
-                frames_free(s->frames, s->n_frames);
-        }
-        return k + 1;
-}
-
-static size_t merge_sites(struct pairing_free_site *v, size_t n) {
-        if (n < 2)
-                return n;
-        qsort(v, n, sizeof *v, cmp_site_frames);
-        size_t k = 0;
-        for (size_t i = 1; i < n; i++) {
-                struct pairing_free_site *into = &v[k], *s = &v[i];
-                if (cmp_frames(into->frames, into->n_frames, s->frames, s->n_frames) != 0) {
-                        v[++k] = *s;
-                        continue;
-                }
-                into->frees += s->frees;
-                into->unmatched += s->unmatched;
-                into->frames_cut = into->frames_cut || s->frames_cut;
-                frames_free(s->frames, s->n_frames);
-        }
-        return k + 1;
-}
-
-static int cmp_stack(const void *a, const void *b) {
-        const struct pairing_stack *x = a, *y = b;
-        if (x->outstanding != y->outstanding)
-                return x->outstanding > y->outstanding ? -1 : 1;
-        if (x->bytes_outstanding != y->bytes_outstanding)
-                return x->bytes_outstanding > y->bytes_outstanding ? -1 : 1;
-        if (x->allocs != y->allocs)
-                return x->allocs > y->allocs ? -1 : 1;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int cmp_site(const void *a, const void *b) {
-        const struct pairing_free_site *x = a, *y = b;
-        uint64_t tx = x->frees + x->unmatched, ty = y->frees + y->unmatched;
-        if (tx != ty)
-                return tx > ty ? -1 : 1;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
-                   struct pairing_result **ret) {
-        if (!p || !ret || p->finished)
-                return -EINVAL;
-        pairing_release(p, UINT64_MAX);
-        p->finished = true;
-
-        struct pairing_result *r = calloc(1, sizeof *r);
-        uint64_t *oldest = calloc(p->n_stacks ? p->n_stacks : 1, sizeof *oldest);
-        struct addr_cache cache = {};
-        int err = -ENOMEM;
-        if (!r || !oldest)
-                goto fail;
-        *r = p->r;
-        r->stacks = NULL;
-        r->free_sites = NULL;
-        r->last_ts_ns = p->max_ts;
-        r->end_ns = end_ns ? end_ns : p->max_ts;
-        r->memory_peak_bytes = p->mem_peak;
-
-        for (size_t i = 0; i < p->ptrs_cap; i++) {
-                const struct ptr_slot *e = &p->ptrs[i];
-                if (e->ptr != 0 && (oldest[e->stack] == 0 || e->ts < oldest[e->stack]))
-                        oldest[e->stack] = e->ts ? e->ts : 1;
-        }
-
-        size_t n_alloc = 0, n_site = 0;
-        for (size_t i = 0; i < p->n_stacks; i++) {
-                if (p->stacks[i].allocs > 0)
-                        n_alloc++;
-                if (p->stacks[i].site_frees + p->stacks[i].site_unmatched > 0)
-                        n_site++;
-        }
-        r->stacks = calloc(n_alloc ? n_alloc : 1, sizeof *r->stacks);
-        r->free_sites = calloc(n_site ? n_site : 1, sizeof *r->free_sites);
-        if (!r->stacks || !r->free_sites)
-                goto fail;
-        err = addr_cache_init(&cache, p->n_frames < 4096 ? p->n_frames : 4096);
-        if (err < 0)
-                goto fail;
-
-        for (size_t i = 0; i < p->n_stacks; i++) {
-                const struct stack_entry *s = &p->stacks[i];
-                if (s->allocs > 0) {
-                        struct pairing_stack *o = &r->stacks[r->n_stacks];
-                        err = build_frames(p, s, &cache, resolve, userdata, &o->frames, &o->n_frames,
-                                           &o->frames_cut);
-                        if (err < 0)
-                                goto fail;
-                        r->n_stacks++;
-                        o->id = (uint32_t) i;
-                        o->allocs = s->allocs;
-                        o->frees = s->frees;
-                        o->outstanding = s->outstanding;
-                        o->bytes_outstanding = s->bytes_outstanding;
-                        if (s->outstanding > 0 && oldest[i] != 0) {
-                                o->oldest_ts_ns = oldest[i];
-                                o->oldest_age_s = r->end_ns > oldest[i] ? (double) (r->end_ns - oldest[i]) / 1e9
-                                                                        : 0.0;
-                        }
-                        memcpy(o->pids, s->pids, sizeof o->pids);
-                        o->n_pids = s->n_pids;
-                        o->more_pids = s->more_pids;
-                        r->outstanding += s->outstanding;
-                }
-                if (s->site_frees + s->site_unmatched > 0) {
-                        struct pairing_free_site *o = &r->free_sites[r->n_free_sites];
-                        err = build_frames(p, s, &cache, resolve, userdata, &o->frames, &o->n_frames,
-                                           &o->frames_cut);
-                        if (err < 0)
-                                goto fail;
-                        r->n_free_sites++;
-                        o->id = (uint32_t) i;
-                        o->frees = s->site_frees;
-                        o->unmatched = s->site_unmatched;
-                }
-        }
-        r->n_stacks = merge_stacks(r->stacks, r->n_stacks);
-        r->n_free_sites = merge_sites(r->free_sites, r->n_free_sites);
-        qsort(r->stacks, r->n_stacks, sizeof *r->stacks, cmp_stack);
-        qsort(r->free_sites, r->n_free_sites, sizeof *r->free_sites, cmp_site);
-
-        addr_cache_done(&cache);
-        free(oldest);
-        *ret = r;
-        return 0;
-fail:
-        addr_cache_done(&cache);
-        free(oldest);
-        pairing_result_free(r);
-        return err;
-}
-
-void pairing_result_free(struct pairing_result *r) {
-        if (!r)
-                return;
-        for (size_t i = 0; i < r->n_stacks; i++)
-                frames_free(r->stacks[i].frames, r->stacks[i].n_frames);
-        for (size_t i = 0; i < r->n_free_sites; i++)
-                frames_free(r->free_sites[i].frames, r->free_sites[i].n_frames);
-        free(r->stacks);
-        free(r->free_sites);
-        free(r);
 }

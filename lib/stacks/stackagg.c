@@ -6,6 +6,7 @@
  * decided once per name rather than once per frame. All of it lives in an
  * arena whose size counts against the memory cap. */
 #include "stacks/stackagg.h"
+#include "stacks/frames.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -17,22 +18,6 @@
 /* Hash tables start this big (slots, a power of two) and stay ≤ 50 % full. */
 #define TABLE_INITIAL 1024
 #define ID_NONE UINT32_MAX
-
-/* Frames that belong to the dumping, tracing or allocating machinery rather
- * than to the code path being hunted. Trimmed only at the inner end (where
- * "trace" is SLUB's own function that prints TRACE records). */
-static const char *const default_noise[] = {
-        "show_stack*", "dump_stack*", "__dump_stack*", "dump_backtrace*", "arch_stack_walk",
-        "stack_trace_save*", "save_stack_trace*", "__save_stack_trace*", "stack_depot_save*",
-        "set_track*", "trace", "trace.*", "trace_event_raw_*", "perf_trace_*", "__traceiter_*", "__bpf_trace_*",
-        "kmem_cache_alloc*", "kmem_cache_free*", "__kmem_cache_alloc*", "__kmem_cache_free*",
-        "__kmalloc*", "kmalloc_trace*", "kmalloc_node_trace*", "kmalloc_large*", "kmalloc_order*",
-        "kmalloc_nolock*", "kfree", "kvmalloc*", "__kvmalloc*", "kvfree", "krealloc_noprof",
-        "slab_alloc*", "__slab_alloc*", "___slab_alloc*", "slab_free*", "__slab_free*",
-        "do_slab_free*", "alloc_debug_processing", "free_debug_processing", "free_to_partial_list",
-        "slab_post_alloc_hook*", "slab_pre_alloc_hook*", "__memcg_slab_post_alloc_hook",
-        "memcg_slab_post_alloc_hook", "alloc_tagging_slab_alloc_hook",
-};
 
 enum { CLASS_UNKNOWN, CLASS_YES, CLASS_NO };
 
@@ -212,7 +197,7 @@ static bool matches_any(const char *const *patterns, size_t n, const char *s) {
 }
 
 bool stackagg_is_default_noise(const char *function) {
-        return matches_any(default_noise, sizeof default_noise / sizeof default_noise[0], function);
+        return frames_is_noise(function);
 }
 
 static bool classify_noise(const struct stackagg *a, const char *s) {

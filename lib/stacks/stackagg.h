@@ -136,5 +136,5 @@ int stackagg_tree(struct stackagg *a, enum stackagg_tree_order order, struct sta
 
 void stackagg_tree_free(struct stackagg_node *root);
 
-/* True if @function matches the built-in noise list. */
+/* True if @function is noise by the one frame classification (stacks/frames.h). */
 bool stackagg_is_default_noise(const char *function);

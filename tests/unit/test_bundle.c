@@ -76,6 +76,17 @@ START_TEST(test_ids) {
         ck_assert(!bundle_id_valid(".."));
         ck_assert(!bundle_id_valid("a/b"));
         ck_assert(!bundle_id_valid("a b"));
+
+        /* The one place that joins a bundle's paths. */
+        char path[BUNDLE_PATH_MAX];
+        ck_assert_int_eq(bundle_file_path("/var/lib/slabwatch", "20250101T000000Z-kmalloc-8k", BUNDLE_REPORT_TXT, path,
+                                          sizeof path),
+                         0);
+        ck_assert_str_eq(path, "/var/lib/slabwatch/captures/20250101T000000Z-kmalloc-8k/report.txt");
+        ck_assert_int_eq(bundle_file_path("/s", "../x", BUNDLE_REPORT_TXT, path, sizeof path), -EINVAL);
+        ck_assert_int_eq(bundle_file_path("/s", "x", "../report.txt", path, sizeof path), -EINVAL);
+        ck_assert_int_eq(bundle_file_path("/s", "x", ".hidden", path, sizeof path), -EINVAL);
+        ck_assert_int_eq(bundle_file_path("/s", "x", BUNDLE_REPORT_TXT, path, 8), -ENAMETOOLONG);
 }
 END_TEST
 

@@ -29,6 +29,7 @@ struct seen {
         char top_call_site[256];
         char top_stack[4096];
         char suspect[256];
+        char slabinfo_name[256];
         char message[2048];
         char bundle_error_path[8192];
         uint64_t top_outstanding;
@@ -101,6 +102,7 @@ static void on_done(const struct capture_result *r, void *userdata) {
         snprintf(s->top_call_site, sizeof s->top_call_site, "%s", r->top_call_site);
         snprintf(s->top_stack, sizeof s->top_stack, "%s", r->top_stack);
         snprintf(s->suspect, sizeof s->suspect, "%s", r->suspect);
+        snprintf(s->slabinfo_name, sizeof s->slabinfo_name, "%s", r->slabinfo_name);
         snprintf(s->message, sizeof s->message, "%s", r->message);
         snprintf(s->bundle_error_path, sizeof s->bundle_error_path, "%s", r->bundle_error_path);
         s->top_outstanding = r->top_outstanding;
@@ -124,11 +126,9 @@ static void on_done(const struct capture_result *r, void *userdata) {
 
 static struct capture_manager *new_manager(const struct config *c, struct seen *s) {
         struct capture_manager *m = NULL;
-        struct probe p;
 
-        ck_assert_int_eq(probe_run(c, &p), 0);
         s->stop_loop = true;
-        ck_assert_int_eq(capture_manager_new(loop, c, &p, on_done, s, &m), 0);
+        ck_assert_int_eq(capture_manager_new(loop, c, on_done, s, &m), 0);
         return m;
 }
 
@@ -537,6 +537,36 @@ START_TEST(test_no_method) {
 }
 END_TEST
 
+/* A trip resolves its cache by the sample that tripped, not by reading
+ * /proc/slabinfo again: here the file is gone right after the tick. */
+START_TEST(test_trip_uses_tick_slabinfo) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct slabinfo si = {};
+        char path[4096];
+        size_t len;
+
+        put("proc/sys/kernel/osrelease", "6.18.44\n");
+        put_fixture("proc/slabinfo", "linux-6.18-x86_64/slabinfo");
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        char *text = testutil_read_fixture("linux-6.18-x86_64/slabinfo", &len);
+        ck_assert_int_eq(slabinfo_parse(text, len, &si), 0);
+        free(text);
+        snprintf(path, sizeof path, "%s/proc/slabinfo", root);
+        ck_assert_int_eq(unlink(path), 0);
+
+        struct capture_trigger why = { .reason = "test", .slabinfo = &si };
+        ck_assert_int_eq(capture_manager_trip(m, "filp", &why), 0);
+        slabinfo_done(&si);
+        run_until_done(&s, 1);
+        ck_assert_str_eq(s.slabinfo_name, "filp");
+        ck_assert_ptr_null(strstr(s.warnings, "none of its names is in slabinfo"));
+        capture_manager_free(m);
+}
+END_TEST
+
 START_TEST(test_cache_vanishes) {
         struct config c;
         struct seen s = {};
@@ -728,6 +758,7 @@ static Suite *capture_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cache_vanishes);
         tcase_add_test(tc, test_garbage_callsites);
+        tcase_add_test(tc, test_trip_uses_tick_slabinfo);
         tcase_add_test(tc, test_state_full);
         tcase_add_test(tc, test_state_eacces);
         tcase_add_test(tc, test_restart_after_kill);

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture/capture.h"
 #include "control/commands.h"
+#include "core/daemon.h"
 #include "caches/engine.h"
 #include "testutil.h"
 
@@ -293,6 +295,52 @@ START_TEST(test_meminfo_events_captures) {
 }
 END_TEST
 
+/* `status` shows the capture side's probe, re-run when a capture starts:
+ * here tracefs appears (mounted by someone) after the manager was made. */
+START_TEST(test_status_probe_after_mount) {
+        struct fixture fx;
+        struct proto_request req;
+        fixture_init(&fx, 2);
+        struct config c = fx.cfg;
+        snprintf(c.paths.tracefs, sizeof c.paths.tracefs, "%s/sys/kernel/tracing", fx.dir);
+        snprintf(c.paths.debugfs, sizeof c.paths.debugfs, "%s/sys/kernel/debug", fx.dir);
+        snprintf(c.paths.dev_kmsg, sizeof c.paths.dev_kmsg, "%s/dev/kmsg", fx.dir);
+        testutil_write_file(fx.dir, "sys/kernel/tracing/.keep", "", 0);
+        ck_assert_int_eq(capture_manager_new(fx.loop, &c, NULL, NULL, &fx.d->captures), 0);
+
+        proto_request_init(&req, PROTO_CMD_STATUS);
+        json_object *doc = call(&fx, &req), *caps = field(data(doc), "capabilities");
+        ck_assert(!json_object_get_boolean(field(caps, "tracefs_mounted")));
+        ck_assert(!json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc")));
+        json_object_put(doc);
+
+        static const char *const formats[] = { "kmem_cache_alloc", "kmem_cache_free", "kmalloc", "kfree" };
+        for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+                char rel[256], fixture[256];
+                size_t len;
+                snprintf(fixture, sizeof fixture, "linux-6.18-x86_64/ringbuf/format/%s", formats[i]);
+                snprintf(rel, sizeof rel, "sys/kernel/tracing/events/kmem/%s/format", formats[i]);
+                char *text = testutil_read_fixture(fixture, &len);
+                testutil_write_file(fx.dir, rel, text, len);
+                free(text);
+        }
+        proto_request_init(&req, PROTO_CMD_ARM);
+        strcpy(req.cache, "filp");
+        doc = call(&fx, &req);
+        data(doc);
+        json_object_put(doc);
+
+        proto_request_init(&req, PROTO_CMD_STATUS);
+        doc = call(&fx, &req);
+        caps = field(data(doc), "capabilities");
+        ck_assert(json_object_get_boolean(field(caps, "tracefs_mounted")));
+        ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc")));
+        ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc_name")));
+        json_object_put(doc);
+        fixture_done(&fx);
+}
+END_TEST
+
 START_TEST(test_reload_validates_first) {
         struct fixture fx;
         struct proto_request req;
@@ -491,6 +539,7 @@ static Suite *commands_suite(void) {
         tcase_add_test(tc, test_status_top_version);
         tcase_add_test(tc, test_history_and_escaping);
         tcase_add_test(tc, test_meminfo_events_captures);
+        tcase_add_test(tc, test_status_probe_after_mount);
         tcase_add_test(tc, test_reload_validates_first);
         tcase_add_test(tc, test_reload_one_policy);
         tcase_add_test(tc, test_export_pages);

@@ -1,9 +1,7 @@
-/* The tracer against a fake tracefs tree (its error paths and the clean-up
- * of a setup that fails halfway), then against the real kernel: leakers
- * and churners on one cache, traced, ranked, and the kernel left as it
- * was. The real-kernel part needs root and a usable tracefs; without them
- * the fake-tree part still runs and the program then exits 77 (skipped),
- * saying why. */
+/* The tracer against the real kernel: leakers and churners on one cache,
+ * traced, ranked, and the kernel left as it was. Needs root and a usable
+ * tracefs; without them it exits 77 (skipped), saying why. The fake-tree
+ * tests of the tracer are in test_tracer_fake.c. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/kchange.h"
 #include "capture/tracer.h"
 #include "testutil.h"
 
@@ -41,82 +40,6 @@
 #define BUSY_RETRY_USEC 100000
 #define BUSY_RETRIES 900
 
-/* ---------------- fake tracefs tree ---------------- */
-
-static const char header_page[] = "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-                                  "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
-                                  "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-                                  "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
-
-#define COMMON_FIELDS                                                                                          \
-        "format:\n"                                                                                            \
-        "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"                                 \
-        "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"                                 \
-        "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"                         \
-        "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
-
-static const char fmt_cache_alloc_618[] =
-        "name: kmem_cache_alloc\nID: 659\n" COMMON_FIELDS
-        "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
-        "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
-        "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
-        "\tfield:size_t bytes_req;\toffset:32;\tsize:8;\tsigned:0;\n"
-        "\tfield:size_t bytes_alloc;\toffset:40;\tsize:8;\tsigned:0;\n"
-        "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n";
-/* Before 6.18: no name. */
-static const char fmt_cache_alloc_612[] =
-        "name: kmem_cache_alloc\nID: 659\n" COMMON_FIELDS
-        "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
-        "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
-        "\tfield:size_t bytes_req;\toffset:24;\tsize:8;\tsigned:0;\n"
-        "\tfield:size_t bytes_alloc;\toffset:32;\tsize:8;\tsigned:0;\n"
-        "\nprint fmt: \"ptr=%p\", REC->ptr\n";
-static const char fmt_cache_free[] = "name: kmem_cache_free\nID: 656\n" COMMON_FIELDS
-                                     "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
-                                     "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
-                                     "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
-                                     "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n";
-static const char fmt_kmalloc[] = "name: kmalloc\nID: 658\n" COMMON_FIELDS
-                                  "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
-                                  "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
-                                  "\tfield:size_t bytes_req;\toffset:24;\tsize:8;\tsigned:0;\n"
-                                  "\tfield:size_t bytes_alloc;\toffset:32;\tsize:8;\tsigned:0;\n"
-                                  "\nprint fmt: \"ptr=%p\", REC->ptr\n";
-static const char fmt_kfree[] = "name: kfree\nID: 657\n" COMMON_FIELDS
-                                "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
-                                "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
-                                "\nprint fmt: \"ptr=%p\", REC->ptr\n";
-static const char fmt_kernel_stack[] = "name: kernel_stack\nID: 4\n" COMMON_FIELDS
-                                       "\tfield:int size;\toffset:8;\tsize:4;\tsigned:1;\n"
-                                       "\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n"
-                                       "\nprint fmt: \"%ps\", (void *)REC->caller[0]\n";
-
-static void put(const char *dir, const char *rel, const char *text) {
-        testutil_write_file(dir, rel, text, strlen(text));
-}
-
-/* A tracefs tree with the kmem and ftrace formats but no live files:
- * every write into an instance fails. */
-static char *fake_tracefs(bool pre_618, bool with_stack) {
-        char *dir = testutil_mkdtemp();
-        put(dir, "events/header_page", header_page);
-        put(dir, "events/kmem/enable", "0\n");
-        put(dir, "events/kmem/kmem_cache_alloc/format", pre_618 ? fmt_cache_alloc_612 : fmt_cache_alloc_618);
-        put(dir, "events/kmem/kmem_cache_alloc/enable", "0\n");
-        put(dir, "events/kmem/kmem_cache_free/format", fmt_cache_free);
-        put(dir, "events/kmem/kmem_cache_free/enable", "0\n");
-        put(dir, "events/kmem/kmalloc/format", fmt_kmalloc);
-        put(dir, "events/kmem/kmalloc/enable", "0\n");
-        put(dir, "events/kmem/kfree/format", fmt_kfree);
-        put(dir, "events/kmem/kfree/enable", "0\n");
-        if (with_stack)
-                put(dir, "events/ftrace/kernel_stack/format", fmt_kernel_stack);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/instances", dir);
-        ck_assert_int_eq(mkdir(path, 0755), 0);
-        return dir;
-}
-
 static bool exists(const char *dir, const char *rel) {
         char path[4096];
         struct stat st;
@@ -124,165 +47,24 @@ static bool exists(const char *dir, const char *rel) {
         return stat(path, &st) == 0;
 }
 
-START_TEST(test_instance_names) {
-        char buf[TRACER_INSTANCE_NAME_MAX + 1];
-        ck_assert_int_eq(tracer_instance_name_for("kmalloc-256", buf, sizeof buf), 0);
-        ck_assert_str_eq(buf, "slabwatch-kmalloc-256");
-        ck_assert_int_eq(tracer_instance_name_for(":A-0001152", buf, sizeof buf), 0);
-        ck_assert_str_eq(buf, "slabwatch-_A-0001152");
-        ck_assert_int_eq(tracer_instance_name_for("a b/c\n\xff", buf, sizeof buf), 0);
-        ck_assert_str_eq(buf, "slabwatch-a_b_c__");
-        char longname[TRACER_INSTANCE_NAME_MAX];
-        memset(longname, 'x', sizeof longname - 1);
-        longname[sizeof longname - 1] = '\0';
-        ck_assert_int_eq(tracer_instance_name_for(longname, buf, sizeof buf), -ENAMETOOLONG);
-        ck_assert_int_eq(tracer_instance_name_for("UDP", buf, 8), -ENAMETOOLONG);
-        ck_assert_int_eq(tracer_instance_name_for("", buf, sizeof buf), -EINVAL);
-        ck_assert_int_eq(tracer_instance_name_for(NULL, buf, sizeof buf), -EINVAL);
-}
-END_TEST
-
-START_TEST(test_fake_formats) {
-        char *dir = fake_tracefs(false, true);
-        struct tracer_formats f;
-        ck_assert_int_eq(tracer_probe_formats(dir, &f), 0);
-        ck_assert(f.kmem_cache_alloc && f.kmem_cache_alloc_name && f.kmem_cache_alloc_bytes);
-        ck_assert(f.kmem_cache_free && f.kmem_cache_free_name);
-        ck_assert(f.kmalloc && f.kmalloc_bytes && f.kfree && f.kernel_stack);
-        testutil_rmtree(dir);
-        free(dir);
-
-        dir = fake_tracefs(true, false);
-        ck_assert_int_eq(tracer_probe_formats(dir, &f), 0);
-        ck_assert(f.kmem_cache_alloc && !f.kmem_cache_alloc_name && f.kmem_cache_alloc_bytes);
-        ck_assert(!f.kernel_stack);
-        testutil_rmtree(dir);
-        free(dir);
-
-        char *empty = testutil_mkdtemp();
-        ck_assert_int_eq(tracer_probe_formats(empty, &f), -ENOENT);
-        ck_assert_int_eq(tracer_probe_formats("/nonexistent", &f), -ENOENT);
-        testutil_rmtree(empty);
-        free(empty);
-}
-END_TEST
-
-START_TEST(test_fake_setup_fails_cleanly) {
-        char *dir = fake_tracefs(false, true);
-        struct tracer *t = NULL;
-        /* The instance directory is made, then the first write into it
-         * fails: it must be gone again. */
-        struct tracer_options o = { .tracefs_dir = dir, .cache_name = "UDP" };
-        int r = tracer_start(&o, &t);
-        ck_assert_int_lt(r, 0);
-        ck_assert_ptr_null(t);
-        ck_assert(!exists(dir, "instances/slabwatch-UDP"));
-        /* Same for the kmalloc path. */
-        o.cache_name = "kmalloc-256";
-        ck_assert_int_lt(tracer_start(&o, &t), 0);
-        ck_assert(!exists(dir, "instances/slabwatch-kmalloc-256"));
-
-        /* An instance of that name exists: another capture of the cache. */
-        char path[4096];
-        snprintf(path, sizeof path, "%s/instances/slabwatch-UDP", dir);
-        ck_assert_int_eq(mkdir(path, 0755), 0);
-        o.cache_name = "UDP";
-        ck_assert_int_eq(tracer_start(&o, &t), -EBUSY);
-        ck_assert(exists(dir, "instances/slabwatch-UDP"));
-        testutil_rmtree(dir);
-        free(dir);
-}
-END_TEST
-
-START_TEST(test_fake_refusals) {
-        struct tracer *t = NULL;
-        char *dir = fake_tracefs(false, true);
-        static const char *const bad[] = { "", "UDP\"", "a\\b", "two words", "glob*", "tab\there" };
-        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-                struct tracer_options o = { .tracefs_dir = dir, .cache_name = bad[i] };
-                ck_assert_int_eq(tracer_start(&o, &t), -EINVAL);
-        }
-        struct tracer_options o = { .tracefs_dir = dir, .cache_name = NULL };
-        ck_assert_int_eq(tracer_start(&o, &t), -EINVAL);
-        ck_assert_int_eq(tracer_start(NULL, &t), -EINVAL);
-        /* By size, but no size known for a named cache. */
-        o = (struct tracer_options) { .tracefs_dir = dir, .cache_name = "UDP", .filter = TRACER_FILTER_KMALLOC };
-        ck_assert_int_eq(tracer_start(&o, &t), -EINVAL);
-        testutil_rmtree(dir);
-        free(dir);
-
-        /* Before 6.18 kmem_cache_alloc has no name: without a size there is
-         * no filter. */
-        dir = fake_tracefs(true, true);
-        o = (struct tracer_options) { .tracefs_dir = dir, .cache_name = "UDP" };
-        ck_assert_int_eq(tracer_start(&o, &t), -EOPNOTSUPP);
-        testutil_rmtree(dir);
-        free(dir);
-
-        /* No stack event. */
-        dir = fake_tracefs(false, false);
-        o = (struct tracer_options) { .tracefs_dir = dir, .cache_name = "UDP" };
-        ck_assert_int_eq(tracer_start(&o, &t), -EOPNOTSUPP);
-        testutil_rmtree(dir);
-        free(dir);
-
-        /* Not a tracefs at all. */
-        char *empty = testutil_mkdtemp();
-        o = (struct tracer_options) { .tracefs_dir = empty, .cache_name = "UDP" };
-        ck_assert_int_eq(tracer_start(&o, &t), -ENOENT);
-        o.tracefs_dir = "/nonexistent/tracing";
-        ck_assert_int_eq(tracer_start(&o, &t), -ENOENT);
-        testutil_rmtree(empty);
-        free(empty);
-        tracer_free(NULL);
-}
-END_TEST
-
-START_TEST(test_fake_cleanup_stale) {
-        char *dir = fake_tracefs(false, true);
-        char path[4096];
-        static const char *const names[] = { "slabwatch-UDP", "slabwatch-kmalloc-256", "other-tool" };
-        for (size_t i = 0; i < 3; i++) {
-                snprintf(path, sizeof path, "%s/instances/%s", dir, names[i]);
-                ck_assert_int_eq(mkdir(path, 0755), 0);
-        }
-        ck_assert_int_eq(tracer_cleanup_stale(dir), 2);
-        ck_assert(!exists(dir, "instances/slabwatch-UDP"));
-        ck_assert(!exists(dir, "instances/slabwatch-kmalloc-256"));
-        ck_assert(exists(dir, "instances/other-tool"));
-        ck_assert_int_eq(tracer_cleanup_stale(dir), 0);
-        /* One that cannot be removed is reported; the others still go. */
-        put(dir, "instances/slabwatch-busy/file", "x");
-        snprintf(path, sizeof path, "%s/instances/slabwatch-dentry", dir);
-        ck_assert_int_eq(mkdir(path, 0755), 0);
-        ck_assert_int_eq(tracer_cleanup_stale(dir), -ENOTEMPTY);
-        ck_assert(!exists(dir, "instances/slabwatch-dentry"));
-        testutil_rmtree(dir);
-        free(dir);
-
-        char *empty = testutil_mkdtemp();
-        ck_assert_int_eq(tracer_cleanup_stale(empty), 0);
-        testutil_rmtree(empty);
-        free(empty);
-        ck_assert_int_eq(tracer_cleanup_stale(NULL), -EINVAL);
-}
-END_TEST
-
 /* ---------------- real kernel ---------------- */
 
-static bool tracefs_mounted_by_us;
+/* A tracefs these tests mounted, undone at the end; its marker goes to a
+ * directory of our own. */
+static struct kchange *real_mounts;
+static char real_state[] = "/tmp/slabwatch-tracer-real.XXXXXX";
 
 static const char *real_skip_reason(void) {
         static char reason[512];
         if (geteuid() != 0)
                 return "not root";
-        bool mounted = false;
-        int r = tracer_mount_tracefs(TRACEFS, &mounted);
+        int r = mkdtemp(real_state) ? kchange_new(real_state, &real_mounts) : -errno;
+        if (r == 0)
+                r = kchange_apply(real_mounts, KCHANGE_MOUNT_TRACEFS, TRACEFS, NULL);
         if (r < 0) {
                 snprintf(reason, sizeof reason, "tracefs cannot be mounted at %s: %s", TRACEFS, strerror(-r));
                 return reason;
         }
-        tracefs_mounted_by_us = mounted;
         struct tracer_formats f;
         if (tracer_probe_formats(TRACEFS, &f) < 0 || !f.kmem_cache_alloc || !f.kmalloc || !f.kernel_stack) {
                 snprintf(reason, sizeof reason, "no kmem events or stack traces in %s", TRACEFS);
@@ -296,8 +78,8 @@ static const char *real_skip_reason(void) {
 }
 
 static void real_unmount(void) {
-        if (tracefs_mounted_by_us)
-                (void) tracer_unmount_tracefs(TRACEFS);
+        kchange_free(real_mounts);
+        (void) rmdir(real_state);
 }
 
 struct child {
@@ -682,7 +464,7 @@ START_TEST(test_real_cleanup_stale) {
         bool enabled = fd >= 0 && write(fd, "1", 1) == 1;
         if (fd >= 0)
                 close(fd);
-        int r = tracer_cleanup_stale(TRACEFS);
+        int r = kchange_recover(real_state, NULL, NULL, TRACEFS);
         struct stat st;
         bool left = stat(path, &st) == 0;
         if (left)
@@ -694,32 +476,30 @@ START_TEST(test_real_cleanup_stale) {
 END_TEST
 
 START_TEST(test_real_mount) {
-        bool mounted = true;
-        ck_assert_int_eq(tracer_mount_tracefs(TRACEFS, &mounted), 0);
-        ck_assert(!mounted);
+        struct kchange *k = NULL;
+        ck_assert_int_eq(kchange_new(real_state, &k), 0);
+        /* Mounted already (by the set-up): nothing to do, nothing recorded. */
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_MOUNT_TRACEFS, TRACEFS, NULL), 1);
         char *dir = testutil_mkdtemp();
-        int r = tracer_mount_tracefs(dir, &mounted);
+        int r = kchange_apply(k, KCHANGE_MOUNT_TRACEFS, dir, NULL);
         bool has_events = exists(dir, "events/kmem");
-        int u = mounted ? tracer_unmount_tracefs(dir) : 0;
+        bool marked = exists(real_state, KCHANGE_MOUNT_MARKER);
+        int u = kchange_undo_to(k, 0);
+        bool unmarked = !exists(real_state, KCHANGE_MOUNT_MARKER);
         testutil_rmtree(dir);
         free(dir);
         ck_assert_int_eq(r, 0);
-        ck_assert(mounted);
         ck_assert(has_events);
+        ck_assert(marked);
         ck_assert_int_eq(u, 0);
-        ck_assert_int_eq(tracer_mount_tracefs("/nonexistent/tracing", &mounted), -ENOENT);
+        ck_assert(unmarked);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_MOUNT_TRACEFS, "/nonexistent/tracing", NULL), -ENOENT);
+        kchange_free(k);
 }
 END_TEST
 
 int main(void) {
         Suite *s = suite_create("tracer");
-        TCase *fake = tcase_create("fake");
-        tcase_add_test(fake, test_instance_names);
-        tcase_add_test(fake, test_fake_formats);
-        tcase_add_test(fake, test_fake_setup_fails_cleanly);
-        tcase_add_test(fake, test_fake_refusals);
-        tcase_add_test(fake, test_fake_cleanup_stale);
-        suite_add_tcase(s, fake);
 
         const char *skip = real_skip_reason();
         if (!skip) {
@@ -743,7 +523,7 @@ int main(void) {
         if (failed > 0)
                 return EXIT_FAILURE;
         if (skip) {
-                printf("real-kernel tests skipped: %s (the fake-tree tests passed)\n", skip);
+                printf("real-kernel tests skipped: %s\n", skip);
                 return 77;
         }
         return EXIT_SUCCESS;

@@ -1,0 +1,43 @@
+/* tracing — a capture's stack tracing (stage 4, the I/O side): through
+ * tracefs (capture/tracer), mounting tracefs first when the config allows
+ * it, or before 5.9 through the sysfs `trace` flag and the kernel log
+ * (capture/kmsgtracer). It says in the report which method runs or what
+ * would give one, and at the stop puts the paired stacks and what went
+ * wrong into the report. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "capture/identity.h"
+#include "capture/kchange.h"
+#include "capture/probe.h"
+#include "report/report.h"
+
+/* What tracing uses of the manager: its config, its probe (re-run after a
+ * mount) and its ledger of mounts (shared by every capture). */
+struct tracing_env {
+        const struct config *config;
+        struct probe *probe;
+        struct kchange *mounts;
+};
+
+struct tracing;
+
+/* Start tracing @id's first member, trying tracefs then the kmsg trace.
+ * *ret is NULL when no method could start (the report says why). -ENOMEM. */
+int tracing_start(const struct tracing_env *env, const struct identity *id, struct report *rep,
+                  struct tracing **ret);
+
+/* Drain what was traced since the last poll. 0, or -errno and the stop
+ * reason the capture ends with ("trace read error", "log read error",
+ * "event or memory limit"); a warning is in the report. */
+int tracing_poll(struct tracing *t, struct report *rep, const char **ret_stop_reason);
+
+/* Events and lost events so far, for a running capture's status. */
+void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret_lost);
+
+/* Stop, restore the kernel, put the stacks and warnings into @rep, free.
+ * NULL is a no-op. */
+void tracing_stop(struct tracing *t, struct report *rep);
