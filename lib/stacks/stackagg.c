@@ -32,6 +32,13 @@ static const char *const default_noise[] = {
         "do_slab_free*", "alloc_debug_processing", "free_debug_processing", "free_to_partial_list",
         "slab_post_alloc_hook*", "slab_pre_alloc_hook*", "__memcg_slab_post_alloc_hook",
         "memcg_slab_post_alloc_hook", "alloc_tagging_slab_alloc_hook",
+        /* the recorders of kmemleak, KASAN and page_owner, the ARM unwinder */
+        "kmemleak_alloc*", "kasan_save_*", "kasan_set_track", "__kasan_*", "____kasan_*", "kasan_kmalloc",
+        "kasan_slab_alloc", "kasan_slab_free", "kasan_record_aux_stack*", "poison_kmalloc_redzone",
+        "poison_slab_object", "unpoison_slab_object", "post_alloc_hook", "prep_new_page",
+        "get_page_from_freelist", "__alloc_pages*", "__alloc_frozen_pages*", "__set_page_owner",
+        "unwind_backtrace", "kmalloc", "kzalloc", "kmalloc_node", "kzalloc_node", "kasan_report*",
+        "print_report", "print_address_description*",
 };
 
 enum { CLASS_UNKNOWN, CLASS_YES, CLASS_NO };
@@ -324,6 +331,18 @@ static void entry_note(struct stackagg *a, struct entry *e, const struct stackdu
         e->pub.count += s->weight;
         e->pub.records++;
         e->pub.formats |= 1u << s->format;
+        e->pub.roles |= 1u << s->role;
+        if (c->have & STACKDUMP_HAVE_SIZE) {
+                e->pub.object_bytes += c->object_bytes;
+                e->pub.sized++;
+        }
+        if (c->have & STACKDUMP_HAVE_AGE) {
+                if (!e->pub.aged || c->age_msec < e->pub.age_min_msec)
+                        e->pub.age_min_msec = c->age_msec;
+                if (!e->pub.aged || c->age_msec > e->pub.age_max_msec)
+                        e->pub.age_max_msec = c->age_msec;
+                e->pub.aged++;
+        }
         if (c->have & STACKDUMP_HAVE_CPU)
                 uset_add(&e->pub.cpus, c->cpu);
         if (c->have & STACKDUMP_HAVE_PID)
@@ -450,9 +469,14 @@ int stackagg_add(struct stackagg *a, const struct stackdump_stack *s, unsigned s
         for (size_t i = 0; i < kn; i++) {
                 const struct stackdump_frame *f = kept[start + i];
                 uint32_t mod = f->module[0] ? intern(a, f->module) : ID_NONE;
+                uint32_t raw = f->raw && f->raw[0] ? intern(a, f->raw) : ID_NONE;
+                uint32_t src = f->source && f->source[0] ? intern(a, f->source) : ID_NONE;
                 frames[i] = (struct stackagg_frame) {
                         .function = a->names[key[i]].s,
                         .module = mod == ID_NONE ? "" : a->names[mod].s,
+                        .raw = raw == ID_NONE ? "" : a->names[raw].s,
+                        .source = src == ID_NONE ? "" : a->names[src].s,
+                        .inlined = f->inlined,
                         .offset = f->offset,
                         .size = f->size,
                         .has_offset = f->has_offset,
