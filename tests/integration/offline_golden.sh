@@ -78,6 +78,20 @@ check diff-seed-all.txt diff -a "$seed/slabinfo" slabdiff/seed-later.slabinfo
 check diff-seed-snapshots.txt diff -n 3 slabdiff/seed.snapshot slabdiff/seed-later.snapshot
 check diff-seed-snapshots.json diff --json slabdiff/seed.snapshot slabdiff/seed-later.snapshot
 check diff-meminfo.txt diff "$seed/meminfo" slabdiff/seed-later.meminfo
+# diff on real pastes: a grep without the header, vendor columns after
+# slabdata, slabinfo 1.1 of 2.4 kernels, two different machines.
+p=slabdiff-pastes
+check diff-grep.txt diff $p/grep-kmalloc-before.txt $p/grep-kmalloc-after.txt
+check diff-vendor-columns.txt diff -n 3 $p/vendor-columns-before.slabinfo $p/vendor-columns-after.slabinfo
+check diff-slabinfo-1.1.txt diff $p/slabinfo-1.1-before.txt $p/slabinfo-1.1-after.txt
+check diff-other-machine.txt diff -n 3 slabdiff/seed.snapshot $p/other-machine.snapshot
+check diff-other-machine.json diff --json -n 1 slabdiff/seed.snapshot $p/other-machine.snapshot
+expect_exit 1 diff-all-rejected diff $p/all-rejected.slabinfo "$seed/slabinfo"
+if grep -q "every slabinfo line was rejected" "$tmp/diff-all-rejected.stderr"; then
+        echo "ok   diff-all-rejected message"
+else
+        echo "FAIL diff-all-rejected message"; cat "$tmp/diff-all-rejected.stderr"; failed=1
+fi
 
 # stacks: the seed's three dumps, every view.
 check stacks-seed.txt stacks "$seed/call_traces.txt"
