@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "input.h"
+#include "stacks.h"
 #include "stacks/stackagg.h"
 #include "stacks/stackdump.h"
 #include "base/units.h"
@@ -24,49 +24,13 @@
 /* Width of a tree prefix: three columns per branching level. */
 #define OFFLINE_TREE_PREFIX_MAX (3 * STACKDUMP_FRAMES_MAX + 1)
 
-struct stacks_args {
-        const char *from;
-        const char *noise[STACKAGG_NOISE_MAX];
-        size_t n_noise;
-        bool keep_noise;
-        bool keep_unreliable;
-        bool tree;
-        bool folded;
-        bool json;
-        size_t limit;           /* 0 = all */
-        char **files;
-        size_t n_files;
-};
-
 /* Stacks with a timestamp (or a kmemleak object's address and jiffies)
  * remembered to recognise the same dump read twice; past this many the
  * check stops and the output says so. */
 #define OFFLINE_DEDUP_MAX ((size_t) 1 << 20)
 
-/* The populations, in the order they are shown: what still holds memory first. */
-static const enum stackdump_role role_order[] = {
+const enum stackdump_role stacks_role_order[STACKS_ROLES] = {
         STACKDUMP_ROLE_ALLOC, STACKDUMP_ROLE_FREE, STACKDUMP_ROLE_STACK,
-};
-#define N_ROLES (sizeof role_order / sizeof role_order[0])
-
-struct stacks_run {
-        /* One aggregator per role: allocation and free stacks are ranked apart. */
-        struct stackagg *agg[_STACKDUMP_ROLE_MAX];
-        unsigned source;
-        const char *name;
-        uint64_t file_errors;
-        uint64_t errors;                /* unreadable lines (too long, binary) */
-        uint64_t skipped;               /* lines inside stacks stepped over */
-        uint64_t dropped_notes;         /* "messages dropped" inside stacks */
-        unsigned first_skip_source;
-        uint64_t first_skip_line;
-        uint64_t lines;                 /* lines read, over all files */
-
-        uint64_t *seen;                 /* fingerprints, open addressing, 0 = empty */
-        size_t seen_slots, n_seen;
-        bool seen_full;
-        uint64_t duplicates, duplicate_weight;
-        uint64_t incomplete;            /* stacks that may miss frames (printk dropped messages) */
 };
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n) {
@@ -234,7 +198,6 @@ static int stacks_parse_args(int argc, char **argv, struct stacks_args *a) {
         return 0;
 }
 
-
 static int on_stack(const struct stackdump_stack *s, void *userdata) {
         struct stacks_run *run = userdata;
         uint64_t h = fingerprint(s);
@@ -308,7 +271,7 @@ finish:
         return r;
 }
 
-static const char *source_name(const struct stacks_args *a, unsigned source) {
+const char *stacks_source_name(const struct stacks_args *a, unsigned source) {
         return source < a->n_files ? input_display_name(a->files[source]) : "?";
 }
 
@@ -381,22 +344,6 @@ static unsigned digits(uint64_t v) {
         return n;
 }
 
-/* One population of stacks: those of one role, ranked on their own. */
-struct population {
-        enum stackdump_role role;
-        struct stackagg *agg;
-        struct stackagg_stats st;
-        const struct stackagg_entry *const *v;
-        size_t n;
-};
-
-struct report {
-        struct population pops[N_ROLES];
-        size_t n_pops;
-        struct stackagg_stats total;
-        bool headings;                  /* name each population */
-};
-
 static const char *population_title(enum stackdump_role role) {
         switch (role) {
         case STACKDUMP_ROLE_ALLOC:
@@ -423,11 +370,11 @@ static void stats_add(struct stackagg_stats *t, const struct stackagg_stats *s) 
 }
 
 /* Rank every population that has stacks. -ENOMEM. */
-static int report_build(struct stacks_run *run, struct report *rep) {
-        *rep = (struct report) {};
-        for (size_t i = 0; i < N_ROLES; i++) {
-                struct population *pop = &rep->pops[rep->n_pops];
-                pop->role = role_order[i];
+static int report_build(struct stacks_run *run, struct stacks_report *rep) {
+        *rep = (struct stacks_report) {};
+        for (size_t i = 0; i < STACKS_ROLES; i++) {
+                struct stacks_population *pop = &rep->pops[rep->n_pops];
+                pop->role = stacks_role_order[i];
                 pop->agg = run->agg[pop->role];
                 stackagg_get_stats(pop->agg, &pop->st);
                 if (pop->st.stacks == 0)
@@ -444,7 +391,7 @@ static int report_build(struct stacks_run *run, struct report *rep) {
 }
 
 static void print_summary(FILE *f, const struct stacks_args *a, const struct stacks_run *run,
-                          const struct report *rep) {
+                          const struct stacks_report *rep) {
         const struct stackagg_stats *st = &rep->total;
         fprintf(f, "%" PRIu64 " stack%s, %" PRIu64 " distinct", st->stacks, st->stacks == 1 ? "" : "s",
                 st->distinct);
@@ -479,7 +426,7 @@ static void print_summary(FILE *f, const struct stacks_args *a, const struct sta
         if (run->skipped > 0)
                 fprintf(f, "%" PRIu64 " line%s inside stacks not understood and stepped over (first at %s:%" PRIu64
                         "); the stacks around them go on.\n", run->skipped, run->skipped == 1 ? "" : "s",
-                        source_name(a, run->first_skip_source), run->first_skip_line);
+                        stacks_source_name(a, run->first_skip_source), run->first_skip_line);
         if (run->incomplete > 0)
                 fprintf(f, "%" PRIu64 " stack%s may miss frames: printk dropped messages inside.\n", run->incomplete,
                         run->incomplete == 1 ? "" : "s");
@@ -532,8 +479,8 @@ static void print_entry_context(FILE *f, const struct stackagg_entry *e) {
         fputc('\n', f);
 }
 
-static void print_population(FILE *f, const struct stacks_args *a, const struct report *rep,
-                             const struct population *pop) {
+static void print_population(FILE *f, const struct stacks_args *a, const struct stacks_report *rep,
+                             const struct stacks_population *pop) {
         const struct stackagg_entry *const *v = pop->v;
         size_t n = pop->n;
         uint64_t total = 0;
@@ -549,7 +496,7 @@ static void print_population(FILE *f, const struct stacks_args *a, const struct 
                 const struct stackagg_entry *e = v[i];
                 fprintf(f, "\n#%-*zu  count %*" PRIu64 "  %5.1f%%  first at %s:%" PRIu64 "\n", (int) wr, i + 1,
                         (int) wc, e->count, total ? 100.0 * (double) e->count / (double) total : 0.0,
-                        source_name(a, e->first_source), e->first_line);
+                        stacks_source_name(a, e->first_source), e->first_line);
                 print_entry_context(f, e);
                 for (size_t k = 0; k < e->n_frames; k++) {
                         fputs("      ", f);
@@ -567,7 +514,7 @@ static void print_population(FILE *f, const struct stacks_args *a, const struct 
 }
 
 static void print_ranked(FILE *f, const struct stacks_args *a, const struct stacks_run *run,
-                         const struct report *rep) {
+                         const struct stacks_report *rep) {
         print_summary(f, a, run, rep);
         for (size_t i = 0; i < rep->n_pops; i++)
                 print_population(f, a, rep, &rep->pops[i]);
@@ -595,16 +542,16 @@ static void print_tree_children(FILE *f, const struct stackagg_node *node, char 
         }
 }
 
-static enum stackagg_tree_order tree_order(const struct stacks_args *a) {
+enum stackagg_tree_order stacks_tree_order(const struct stacks_args *a) {
         return a->from ? STACKAGG_TREE_INNERMOST_FIRST : STACKAGG_TREE_CALLERS_FIRST;
 }
 
-static int print_tree(FILE *f, const struct stacks_args *a, const struct stacks_run *run, const struct report *rep) {
+static int print_tree(FILE *f, const struct stacks_args *a, const struct stacks_run *run, const struct stacks_report *rep) {
         print_summary(f, a, run, rep);
         for (size_t i = 0; i < rep->n_pops; i++) {
-                const struct population *pop = &rep->pops[i];
+                const struct stacks_population *pop = &rep->pops[i];
                 struct stackagg_node *root;
-                int r = stackagg_tree(pop->agg, tree_order(a), &root);
+                int r = stackagg_tree(pop->agg, stacks_tree_order(a), &root);
                 if (r < 0)
                         return r;
                 if (rep->headings)
@@ -622,7 +569,7 @@ static int print_tree(FILE *f, const struct stacks_args *a, const struct stacks_
 
 /* "outer;...;inner COUNT"; with several populations each line starts with
  * the population's name as a pseudo-frame, so a flame graph keeps them apart. */
-static void print_folded_entry(FILE *f, const struct report *rep, const struct population *pop,
+void stacks_print_folded_entry(FILE *f, const struct stacks_report *rep, const struct stacks_population *pop,
                                const struct stackagg_entry *e) {
         if (rep->n_pops > 1)
                 fprintf(f, "[%s];", stackdump_role_name(pop->role));
@@ -631,195 +578,15 @@ static void print_folded_entry(FILE *f, const struct report *rep, const struct p
         fprintf(f, " %" PRIu64, e->count);
 }
 
-static void print_folded(FILE *f, const struct stacks_args *a, const struct report *rep) {
+static void print_folded(FILE *f, const struct stacks_args *a, const struct stacks_report *rep) {
         for (size_t p = 0; p < rep->n_pops; p++) {
-                const struct population *pop = &rep->pops[p];
+                const struct stacks_population *pop = &rep->pops[p];
                 size_t shown = a->limit && a->limit < pop->n ? a->limit : pop->n;
                 for (size_t i = 0; i < shown; i++) {
-                        print_folded_entry(f, rep, pop, pop->v[i]);
+                        stacks_print_folded_entry(f, rep, pop, pop->v[i]);
                         fputc('\n', f);
                 }
         }
-}
-
-static json_object *json_uset(const struct stackagg_uset *s) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; arr && i < s->n; i++)
-                json_object_array_add(arr, json_object_new_uint64(s->values[i]));
-        return arr;
-}
-
-static json_object *json_sset(const struct stackagg_sset *s) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; arr && i < s->n; i++)
-                json_object_array_add(arr, json_object_new_string(s->values[i]));
-        return arr;
-}
-
-static json_object *json_frame(const struct stackagg_frame *fr) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "function", json_object_new_string(fr->function));
-        if (fr->raw && fr->raw[0])
-                json_object_object_add(o, "raw", json_object_new_string(fr->raw));
-        if (fr->has_offset) {
-                json_object_object_add(o, "offset", json_object_new_uint64(fr->offset));
-                json_object_object_add(o, "size", json_object_new_uint64(fr->size));
-        }
-        if (fr->module[0])
-                json_object_object_add(o, "module", json_object_new_string(fr->module));
-        if (fr->source && fr->source[0])
-                json_object_object_add(o, "source", json_object_new_string(fr->source));
-        if (fr->inlined)
-                json_object_object_add(o, "inlined", json_object_new_boolean(true));
-        return o;
-}
-
-static json_object *json_tree(const struct stackagg_node *node) {
-        json_object *o = json_object_new_object();
-        if (node->frame)
-                json_object_object_add(o, "function", json_object_new_string(node->frame->function));
-        json_object_object_add(o, "count", json_object_new_uint64(node->count));
-        json_object_object_add(o, "self", json_object_new_uint64(node->self));
-        json_object *children = json_object_new_array();
-        for (size_t i = 0; i < node->n_children; i++)
-                json_object_array_add(children, json_tree(&node->children[i]));
-        json_object_object_add(o, "children", children);
-        return o;
-}
-
-static json_object *json_entry(const struct stacks_args *a, const struct population *pop, size_t rank,
-                               const struct stackagg_entry *e) {
-        json_object *s = json_object_new_object();
-        json_object_object_add(s, "rank", json_object_new_uint64(rank));
-        json_object_object_add(s, "role", json_object_new_string(stackdump_role_name(pop->role)));
-        json_object_object_add(s, "count", json_object_new_uint64(e->count));
-        json_object_object_add(s, "stacks", json_object_new_uint64(e->records));
-        json_object *first = json_object_new_object();
-        json_object_object_add(first, "file", json_object_new_string(source_name(a, e->first_source)));
-        json_object_object_add(first, "line", json_object_new_uint64(e->first_line));
-        json_object_object_add(s, "first", first);
-        json_object *formats = json_object_new_array();
-        for (int k = 0; k < _STACKDUMP_FORMAT_MAX; k++)
-                if (e->formats & (1u << k))
-                        json_object_array_add(formats, json_object_new_string(stackdump_format_name(k)));
-        json_object_object_add(s, "formats", formats);
-        json_object_object_add(s, "cpus", json_uset(&e->cpus));
-        json_object_object_add(s, "pids", json_uset(&e->pids));
-        json_object_object_add(s, "comms", json_sset(&e->comms));
-        json_object_object_add(s, "taints", json_sset(&e->taints));
-        json_object_object_add(s, "kernels", json_sset(&e->releases));
-        json_object_object_add(s, "events", json_sset(&e->events));
-        json_object_object_add(s, "caches", json_sset(&e->caches));
-        if (e->sized > 0) {
-                json_object_object_add(s, "object_bytes", json_object_new_uint64(e->object_bytes));
-                json_object_object_add(s, "sized_objects", json_object_new_uint64(e->sized));
-        }
-        if (e->aged > 0) {
-                json_object_object_add(s, "age_min_msec", json_object_new_uint64(e->age_min_msec));
-                json_object_object_add(s, "age_max_msec", json_object_new_uint64(e->age_max_msec));
-        }
-        json_object *more = json_object_new_array();
-        const struct {
-                const char *name;
-                bool more;
-        } sets[] = {
-                { "cpus", e->cpus.more },       { "pids", e->pids.more },         { "comms", e->comms.more },
-                { "taints", e->taints.more },   { "kernels", e->releases.more },  { "events", e->events.more },
-                { "caches", e->caches.more },
-        };
-        for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
-                if (sets[k].more)
-                        json_object_array_add(more, json_object_new_string(sets[k].name));
-        json_object_object_add(s, "incomplete_sets", more);
-        json_object *frames = json_object_new_array();
-        for (size_t k = 0; k < e->n_frames; k++)
-                json_object_array_add(frames, json_frame(&e->frames[k]));
-        json_object_object_add(s, "frames", frames);
-        return s;
-}
-
-static int print_json(FILE *f, const struct stacks_args *a, const struct stacks_run *run, const struct report *rep) {
-        const struct stackagg_stats *st = &rep->total;
-        json_object *o = json_object_new_object();
-        json_object *files = json_object_new_array();
-        for (size_t i = 0; i < a->n_files; i++)
-                json_object_array_add(files, json_object_new_string(input_display_name(a->files[i])));
-        json_object_object_add(o, "files", files);
-        json_object_object_add(o, "from", a->from ? json_object_new_string(a->from) : NULL);
-        json_object_object_add(o, "noise_trimmed", json_object_new_boolean(!a->keep_noise && !a->from));
-        json_object_object_add(o, "stacks", json_object_new_uint64(st->stacks));
-        json_object_object_add(o, "count", json_object_new_uint64(st->weight));
-        json_object_object_add(o, "distinct", json_object_new_uint64(st->distinct));
-        json_object_object_add(o, "without_from", json_object_new_uint64(st->no_from));
-        json_object_object_add(o, "only_noise", json_object_new_uint64(st->empty));
-        json_object_object_add(o, "dropped", json_object_new_uint64(st->dropped));
-        json_object_object_add(o, "dropped_count", json_object_new_uint64(st->dropped_weight));
-        json_object_object_add(o, "truncated", json_object_new_uint64(st->truncated));
-        json_object_object_add(o, "unreliable_frames_left_out",
-                               json_object_new_uint64(a->keep_unreliable ? 0 : st->unreliable_frames));
-        json_object_object_add(o, "unreadable_lines", json_object_new_uint64(run->errors));
-        json_object_object_add(o, "skipped_lines", json_object_new_uint64(run->skipped));
-        json_object_object_add(o, "incomplete_stacks", json_object_new_uint64(run->incomplete));
-        json_object_object_add(o, "duplicates", json_object_new_uint64(run->duplicates));
-        json_object_object_add(o, "duplicates_checked_all", json_object_new_boolean(!run->seen_full));
-        if (st->stacks == 0)
-                json_object_object_add(o, "formats_looked_for", json_object_new_string(stackdump_formats_looked_for()));
-
-        json_object *pops = json_object_new_array();
-        json_object *ranked = json_object_new_array();
-        json_object *folded = a->folded ? json_object_new_array() : NULL;
-        json_object *trees = a->tree ? json_object_new_object() : NULL;
-        for (size_t p = 0; p < rep->n_pops; p++) {
-                const struct population *pop = &rep->pops[p];
-                json_object *po = json_object_new_object();
-                json_object_object_add(po, "role", json_object_new_string(stackdump_role_name(pop->role)));
-                json_object_object_add(po, "stacks", json_object_new_uint64(pop->st.stacks));
-                json_object_object_add(po, "count", json_object_new_uint64(pop->st.weight));
-                json_object_object_add(po, "distinct", json_object_new_uint64(pop->st.distinct));
-                json_object_array_add(pops, po);
-                size_t shown = a->limit && a->limit < pop->n ? a->limit : pop->n;
-                for (size_t i = 0; i < shown; i++)
-                        json_object_array_add(ranked, json_entry(a, pop, i + 1, pop->v[i]));
-                if (folded)
-                        for (size_t i = 0; i < shown; i++) {
-                                char *line = NULL;
-                                size_t len = 0;
-                                FILE *m = open_memstream(&line, &len);
-                                if (!m)
-                                        break;
-                                print_folded_entry(m, rep, pop, pop->v[i]);
-                                fclose(m);
-                                json_object_array_add(folded, json_object_new_string(line));
-                                free(line);
-                        }
-                if (trees) {
-                        struct stackagg_node *root;
-                        int r = stackagg_tree(pop->agg, tree_order(a), &root);
-                        if (r < 0) {
-                                json_object_put(o);
-                                json_object_put(pops);
-                                json_object_put(ranked);
-                                json_object_put(folded);
-                                json_object_put(trees);
-                                return r;
-                        }
-                        json_object_object_add(trees, stackdump_role_name(pop->role), json_tree(root));
-                        stackagg_tree_free(root);
-                }
-        }
-        json_object_object_add(o, "populations", pops);
-        json_object_object_add(o, "ranked", ranked);
-        if (trees) {
-                json_object_object_add(o, "tree_order",
-                                       json_object_new_string(a->from ? "innermost_first" : "callers_first"));
-                json_object_object_add(o, "trees", trees);
-        }
-        if (folded)
-                json_object_object_add(o, "folded", folded);
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), f);
-        fputc('\n', f);
-        json_object_put(o);
-        return 0;
 }
 
 static void stacks_run_free(struct stacks_run *run) {
@@ -831,7 +598,7 @@ static void stacks_run_free(struct stacks_run *run) {
 int offline_stacks_main(int argc, char **argv) {
         struct stacks_args a = {};
         struct stacks_run run = {};
-        struct report rep;
+        struct stacks_report rep;
         char *buf = NULL;
         int r = stacks_parse_args(argc, argv, &a);
         if (r < 0)
@@ -871,7 +638,7 @@ int offline_stacks_main(int argc, char **argv) {
                 return EXIT_ERROR;
         }
         if (a.json)
-                r = print_json(stdout, &a, &run, &rep);
+                r = stacks_print_json(stdout, &a, &run, &rep);
         else if (a.tree)
                 r = print_tree(stdout, &a, &run, &rep);
         else if (a.folded) {

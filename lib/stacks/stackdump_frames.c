@@ -359,7 +359,8 @@ bool sd_parse_dmesg_frame(struct stackdump_parser *p, const char *s, size_t n, s
         const char *src = NULL, *mod = NULL;
         size_t src_len = 0, mod_len = 0;
         bool inlined = false;
-        if (n > 0)
+        /* Every symbolizer annotation has a "file:line" in it. */
+        if (n > 0 && memchr(s, ':', n))
                 split_source(&s, &n, &src, &src_len, &inlined, &mod, &mod_len);
         /* Trailing "(unreliable)" (powerpc) or other short annotations. */
         if (n > 2 && s[n - 1] == ')') {
@@ -410,11 +411,17 @@ static size_t arm_address(const char *s, size_t n, uint64_t *ret) {
 }
 
 bool sd_is_arm_line(const char *s, size_t n) {
-        uint64_t a;
-        if (sd_has_prefix(s, n, "Function entered at [<"))
-                return textscan_find(s, n, "] from [<") != NULL;
-        size_t k = arm_address(s, n, &a);
-        return k > 0 && k + 2 < n && s[k] == ' ' && s[k + 1] == '(' && textscan_find(s + k, n - k, ") from [<");
+        /* Cheap tests first: this runs on every "[<addr>] func" frame line. */
+        if (n < 16)
+                return false;
+        if (s[0] == 'F')
+                return sd_has_prefix(s, n, "Function entered at [<") && textscan_find(s, n, "] from [<") != NULL;
+        if (s[0] != '[' || s[1] != '<')
+                return false;
+        const char *close = memchr(s + 2, ']', n - 2 < 24 ? n - 2 : 24);
+        if (!close || close + 3 >= s + n || close[1] != ' ' || close[2] != '(' || close[-1] != '>')
+                return false;
+        return textscan_find(close, (size_t) (s + n - close), ") from [<") != NULL;
 }
 
 /* An unresolved frame named by its address. */
