@@ -170,7 +170,7 @@ static bool slabinfo_header(const char *l, size_t n) {
 void slablog_split(const char *buf, size_t len, unsigned long first_line, struct slablog_sample *ret) {
         enum { NONE, MEMINFO, SLABINFO } section = NONE;
         bool meminfo_done = false, slabinfo_done = false;
-        const char *p = buf, *end = buf + len;
+        const char *p = buf, *end = buf ? buf + len : buf;     /* an empty sample may have no buffer */
         unsigned long line = first_line;
 
         ret->meminfo = ret->slabinfo = NULL;
@@ -257,6 +257,8 @@ static bool console_line(const char *l, size_t n) {
 
 /* Take kernel messages out of the sample text, in place. */
 static void drop_console_lines(struct slablog *p) {
+        if (p->len == 0)
+                return;         /* an empty sample may have no buffer yet */
         char *r = p->buf, *w = p->buf, *end = p->buf + p->len;
         uint64_t dropped = 0;
         while (r < end) {
