@@ -417,7 +417,7 @@ static int dispatch(struct stackdump_parser *p, const char *s, size_t n, uint64_
                                 sd_trim(&s, &n);
                         }
                 }
-                if (sd_is_arm_line(s, n) && sd_parse_arm_line(p, s, n))
+                if ((s[0] == '[' || s[0] == 'F') && sd_is_arm_line(s, n) && sd_parse_arm_line(p, s, n))
                         return frame_taken(p);
                 if (sd_parse_dmesg_frame(p, s, n, &f)) {
                         sd_frame_push(p, &f);
@@ -489,7 +489,7 @@ static int process_line(struct stackdump_parser *p, const char *line, size_t len
         const char *s = line;
         size_t n = len;
         sd_trim(&s, &n);
-        if (sd_has_prefix(s, n, "kmemleak: ")) {
+        if (n > 10 && s[0] == 'k' && sd_has_prefix(s, n, "kmemleak: ")) {
                 s += 10, n -= 10;
                 sd_trim(&s, &n);
         }

@@ -175,7 +175,8 @@ static const char *strings_add(struct stackdump_parser *p, const char *s, size_t
 
 int sd_frame_from_symbol(struct stackdump_parser *p, const struct stackdump_symbol *sym,
                          struct stackdump_frame *ret) {
-        size_t fold = stackdump_fold_length(sym->name, sym->name_len);
+        size_t fold = memchr(sym->name, '.', sym->name_len) ? stackdump_fold_length(sym->name, sym->name_len)
+                                                             : sym->name_len;
         const char *fn = strings_add(p, sym->name, fold);
         const char *mod = strings_add(p, sym->module, sym->module_len);
         const char *raw = fold < sym->name_len ? strings_add(p, sym->name, sym->name_len) : "";
