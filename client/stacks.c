@@ -43,16 +43,23 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
 }
 
 /* A stack's fingerprint if it carries something that tells one print of it
- * from another (a timestamp; a kmemleak object's address and jiffies); else 0. */
+ * from another (a timestamp; a kmemleak object's address and jiffies, which
+ * are the same in the debugfs file and in the console copy); else 0. */
 static uint64_t fingerprint(const struct stackdump_stack *s) {
         const struct stackdump_context *c = &s->ctx;
-        bool kmemleak_id = (c->have & STACKDUMP_HAVE_PTR) && (c->have & STACKDUMP_HAVE_JIFFIES);
+        bool kmemleak_id = s->format == STACKDUMP_FORMAT_KMEMLEAK && (c->have & STACKDUMP_HAVE_PTR) &&
+                (c->have & STACKDUMP_HAVE_JIFFIES);
         if (!(c->have & STACKDUMP_HAVE_TIMESTAMP) && !kmemleak_id)
                 return 0;
         uint64_t h = 0xcbf29ce484222325u;
-        uint64_t v[] = { (uint64_t) s->format, (uint64_t) s->role, c->have, c->timestamp_nsec, c->ptr, c->jiffies,
-                         c->pid, c->cpu, s->weight };
-        h = fnv(h, v, sizeof v);
+        if (kmemleak_id) {
+                uint64_t v[] = { (uint64_t) s->format, c->ptr, c->jiffies, c->pid };
+                h = fnv(h, v, sizeof v);
+        } else {
+                uint64_t v[] = { (uint64_t) s->format, (uint64_t) s->role, c->have, c->timestamp_nsec, c->ptr,
+                                 c->pid, c->cpu, s->weight };
+                h = fnv(h, v, sizeof v);
+        }
         h = fnv(h, c->comm, strlen(c->comm));
         for (size_t i = 0; i < s->n_frames; i++) {
                 h = fnv(h, s->frames[i].function, strlen(s->frames[i].function) + 1);
@@ -431,8 +438,8 @@ static void print_summary(FILE *f, const struct stacks_args *a, const struct sta
                 fprintf(f, "%" PRIu64 " stack%s may miss frames: printk dropped messages inside.\n", run->incomplete,
                         run->incomplete == 1 ? "" : "s");
         if (run->duplicates > 0)
-                fprintf(f, "%" PRIu64 " duplicate stack%s (same timestamp and text: the same log seen twice) "
-                        "counted once.\n", run->duplicates, run->duplicates == 1 ? "" : "s");
+                fprintf(f, "%" PRIu64 " duplicate stack%s (the same timestamp or kmemleak object, and the same "
+                        "text: one log seen twice) counted once.\n", run->duplicates, run->duplicates == 1 ? "" : "s");
         if (run->seen_full)
                 fputs("WARNING: too many stacks to look for duplicates in all of them; later copies are counted "
                       "again.\n", f);

@@ -134,6 +134,7 @@ check stacks-reports-folded.txt stacks --folded reports/kasan-syzbot-6.8-x86_64.
 check stacks-malformed.txt stacks malformed/x86-6.6-wrapped-interleaved.dmesg
 check stacks-overlap.txt stacks malformed/x86-6.6-boot1.dmesg malformed/x86-6.6-boot1-later.dmesg
 check stacks-kmemleak-twice.txt stacks reports/kmemleak-6.6-x86_64.txt reports/kmemleak-6.6-x86_64.txt
+check stacks-kmemleak-console-too.txt stacks reports/kmemleak-6.6-x86_64.txt reports/kmemleak-6.6-x86_64-console.dmesg
 if grep -q "malformed/x86-6.6-wrapped-interleaved.dmesg:8: line inside a stack not understood" \
         "$tmp/stacks-malformed.txt.stderr"; then
         echo "ok   malformed message"
