@@ -367,6 +367,26 @@ START_TEST(malformed_wrapped_interleaved_dropped_truncated) {
 }
 END_TEST
 
+START_TEST(wrapped_at_a_space) {
+        /* A mail client wraps at a space: the frame stays, its module tail is stepped over. */
+        static const char text[] =
+                "Call Trace:\n"
+                " <TASK>\n"
+                " __alloc_skb+0x1a4/0x1b0\n"
+                " ? __pfx_leaky_xmit_frag+0x10/0x10\n"
+                "[leaky_offload_engine]\n"
+                " __ip_append_data+0xa3e/0xfd0\n"
+                " </TASK>\n";
+        struct seen *v = parse_text(text, sizeof text - 1);
+        ck_assert_uint_eq(v->n, 1);
+        ck_assert_str_eq(v->sig[0], "__alloc_skb;?__pfx_leaky_xmit_frag;__ip_append_data");
+        ck_assert_uint_eq(v->st[0].n_lines_skipped, 1);
+        ck_assert_uint_eq(v->n_errors, 1);
+        ck_assert_uint_eq(v->error_lines[0], 5);
+        free(v);
+}
+END_TEST
+
 START_TEST(not_frames) {
         /* "=> 0" padding and "..." are not frames; more than STACKDUMP_SKIP_MAX
          * unknown lines in a row end a stack. */
@@ -417,6 +437,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, slub_object_reports);
         tcase_add_test(tc, page_owner_and_sort);
         tcase_add_test(tc, malformed_wrapped_interleaved_dropped_truncated);
+        tcase_add_test(tc, wrapped_at_a_space);
         tcase_add_test(tc, not_frames);
         tcase_add_test(tc, formats_named);
         suite_add_tcase(s, tc);
