@@ -157,6 +157,14 @@ static int load_snapshot(const char *path, struct slabdiff_snapshot *ret) {
                 fprintf(stderr, "slabwatchctl diff: %s:%lu: %zu malformed meminfo line%s skipped\n",
                         input_display_name(path), ret->meminfo_line - 1 + ret->meminfo.first_bad_line,
                         ret->meminfo.n_bad_lines, ret->meminfo.n_bad_lines == 1 ? "" : "s");
+        if (ret->has_slabinfo && ret->slabinfo.n_caches == 0 && ret->slabinfo.n_bad_lines > 0) {
+                fprintf(stderr, "slabwatchctl diff: %s: every slabinfo line was rejected (%zu); nothing to compare\n",
+                        input_display_name(path), ret->slabinfo.n_bad_lines);
+                return -EINVAL;
+        }
+        if (ret->has_slabinfo && ret->slabinfo_headerless)
+                fprintf(stderr, "slabwatchctl diff: %s: slabinfo lines without their header (a grep?), read as "
+                        "version 2.1\n", input_display_name(path));
         return 0;
 }
 
@@ -233,6 +241,20 @@ static void print_cache_table(FILE *f, const struct diff_args *a, const struct s
         }
         if (rows == 0)
                 fputs("No cache changed.\n", f);
+}
+
+/* Two snapshots of different machines or kernels: said before any figure. */
+static void print_mismatch(FILE *f, const struct slabdiff_mismatch *m) {
+        fputs("WARNING: these snapshots look like two different machines or kernels, not one machine at two "
+              "times:\n", f);
+        if (m->mem_total)
+                fprintf(f, "  MemTotal differs: %" PRIu64 " kB -> %" PRIu64 " kB\n", m->old_mem_total_kib,
+                        m->new_mem_total_kib);
+        if (m->version)
+                fputs("  the slabinfo versions differ\n", f);
+        if (m->caches)
+                fprintf(f, "  only %zu of %zu caches are in both\n", m->shared_caches, m->all_caches);
+        fputs("The changes below are differences between them, not growth.\n\n", f);
 }
 
 static void print_slab_diff(FILE *f, const struct diff_args *a, const struct slabdiff *d, bool page_guessed) {
@@ -361,10 +383,19 @@ static json_object *json_meminfo(const struct meminfo *o, const struct meminfo *
 }
 
 static void print_diff_json(FILE *f, const struct diff_args *a, const struct slabdiff *d, bool page_guessed,
-                            const struct meminfo *mo, const struct meminfo *mn, const struct slabdiff_accounting *acc) {
+                            const struct meminfo *mo, const struct meminfo *mn, const struct slabdiff_accounting *acc,
+                            const struct slabdiff_mismatch *mm) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "old", json_object_new_string(input_display_name(a->old_path)));
         json_object_object_add(o, "new", json_object_new_string(input_display_name(a->new_path)));
+        json_object *warnings = json_object_new_array();
+        if (mm && mm->mem_total)
+                json_object_array_add(warnings, json_object_new_string("MemTotal differs: different machines"));
+        if (mm && mm->version)
+                json_object_array_add(warnings, json_object_new_string("slabinfo versions differ: different kernels"));
+        if (mm && mm->caches)
+                json_object_array_add(warnings, json_object_new_string("fewer than half of the caches are in both"));
+        json_object_object_add(o, "warnings", warnings);
         if (d) {
                 json_object_object_add(o, "page_size", json_object_new_uint64(d->page_size));
                 json_object_object_add(o, "page_size_source", json_object_new_string(
@@ -423,7 +454,7 @@ static void print_diff_json(FILE *f, const struct diff_args *a, const struct sla
                 json_object_object_add(j, "large_kmalloc_hint", json_object_new_boolean(acc->large_kmalloc_hint));
                 json_object_object_add(o, "accounting", j);
         }
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), f);
+        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), f);
         fputc('\n', f);
         json_object_put(o);
 }
@@ -433,6 +464,7 @@ int offline_diff_main(int argc, char **argv) {
         struct slabdiff_snapshot *old = NULL, *new = NULL, *old_mi = NULL, *new_mi = NULL;
         struct slabdiff d = {};
         struct slabdiff_accounting acc;
+        struct slabdiff_mismatch mismatch;
         bool have_acc = false, page_guessed = false;
         int exit_code = EXIT_ERROR;
 
@@ -508,10 +540,13 @@ int offline_diff_main(int argc, char **argv) {
                         have_acc = true;
         }
 
+        int mismatches = slabdiff_mismatch(old, new, mo, mn, old->has_slabinfo ? &d : NULL, &mismatch);
         if (a.json)
                 print_diff_json(stdout, &a, old->has_slabinfo ? &d : NULL, page_guessed, mo, mn,
-                                have_acc ? &acc : NULL);
+                                have_acc ? &acc : NULL, mismatches ? &mismatch : NULL);
         else {
+                if (mismatches)
+                        print_mismatch(stdout, &mismatch);
                 if (old->has_slabinfo)
                         print_slab_diff(stdout, &a, &d, page_guessed);
                 if (mo) {

@@ -10,6 +10,8 @@ enum {
         EXIT_OK = 0,
         EXIT_ERROR = 1,
         EXIT_USAGE = 2,
+        /* 3 is slabwatchctl's "daemon not reachable" */
+        EXIT_NO_STACKS = 4,     /* stacks: the input was read, but no stack was found in it */
 };
 
 /* Parse a non-negative decimal count into *ret; false when it is not one. */
@@ -23,5 +25,5 @@ void offline_print_bad_option(const char *command, char **argv);
 int offline_diff_main(int argc, char **argv);
 
 /* `slabwatchctl stacks FILE...` (`-` for stdin); argv[0] is "stacks".
- * Returns the exit code: 0 ok, 1 error, 2 usage. */
+ * Returns the exit code: 0 ok, 1 error, 2 usage, 4 no stack found. */
 int offline_stacks_main(int argc, char **argv);

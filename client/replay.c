@@ -19,11 +19,13 @@
 
 #include "base/config.h"
 #include "caches/engine.h"
+#include "caches/slabdiff.h"
 #include "input.h"
 #include "memory/meminfo.h"
 #include "caches/slabinfo.h"
 #include "caches/slablog.h"
 #include "memory/verdict.h"
+#include "base/units.h"
 
 /* Bytes of decompressed text handed to the log reader at a time. */
 #define REPLAY_CHUNK_SIZE ((size_t) 256 << 10)
@@ -31,6 +33,12 @@
 #define REPLAY_WARNINGS_MAX 20
 /* Page size assumed for a log from an unknown machine, unless the config says. */
 #define REPLAY_PAGE_SIZE_DEFAULT 4096u
+/* Fewer samples than this give no trend test worth the name (Kendall's tau
+ * cannot reach significance); replay then shows the growth from the first
+ * to the last sample instead of a verdict. */
+#define REPLAY_TREND_SAMPLES_MIN 8
+/* Caches listed in that growth. */
+#define REPLAY_GROWTH_SHOWN 5
 /* Shortest sample spacing taken from a log (that of `interval`). */
 #define REPLAY_INTERVAL_MIN_USEC (100 * UINT64_C(1000))
 
@@ -50,6 +58,12 @@ struct replay {
 
         uint64_t n_fed;
         uint64_t first_usec;
+        /* The first fed sample, to tell the growth so far when the log is short. */
+        struct slabinfo first_slabinfo;
+        bool have_first_slabinfo;
+        struct meminfo *first_meminfo;
+        bool have_first_meminfo;
+        bool have_last_meminfo;
         uint64_t n_events[ENGINE_EVENT_VERDICT + 1];
         unsigned warnings;
         int error;
@@ -69,8 +83,10 @@ static void usage(FILE *f) {
                 "  -h, --help         this text\n"
                 "\n"
                 "The raw history tier is sized for the log's sample spacing; the page\n"
-                "size comes from the config's page_size, else %u.\n",
-                REPLAY_PAGE_SIZE_DEFAULT);
+                "size comes from the config's page_size, else %u. Busybox logs (\"@ N.%%N\")\n"
+                "and serial console captures are read. With fewer than %d samples there\n"
+                "is no trend test: the growth from the first to the last sample is shown.\n",
+                REPLAY_PAGE_SIZE_DEFAULT, REPLAY_TREND_SAMPLES_MIN);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -183,8 +199,16 @@ static int feed(struct replay *rp, const struct slablog_sample *s) {
                 warn(rp, "%lu: sample without meminfo or slabinfo, skipped", s->line);
                 return 0;
         }
-        if (rp->n_fed == 0)
+        if (rp->n_fed == 0) {
                 rp->first_usec = s->t_usec;
+                if (have_si && slabinfo_parse(s->slabinfo, s->slabinfo_len, &rp->first_slabinfo) >= 0)
+                        rp->have_first_slabinfo = true;
+                if (have_mi) {
+                        *rp->first_meminfo = *rp->meminfo;
+                        rp->have_first_meminfo = true;
+                }
+        }
+        rp->have_last_meminfo = have_mi;
         int r = engine_feed(rp->engine, s->t_usec, have_si ? &rp->slabinfo : NULL, have_mi ? rp->meminfo : NULL,
                             rp->page_size, NULL, on_event, rp);
         if (r == -EINVAL) {
@@ -264,6 +288,12 @@ static void on_log_error(unsigned long line, int error, void *userdata) {
         case SLABLOG_ERR_NO_MARK:
                 warn(rp, "%lu: text before the first \"@ <time>\" line, ignored", line);
                 break;
+        case SLABLOG_WARN_WHOLE_SECONDS:
+                warn(rp, "%lu: \"@ <seconds>.%%N\": this date does not know %%N (busybox); whole seconds used", line);
+                break;
+        case SLABLOG_WARN_CONSOLE:
+                warn(rp, "%lu: kernel messages inside the samples (a serial console?) left out", line);
+                break;
         default:
                 warn(rp, "%lu: %s", line, strerror(-error));
         }
@@ -305,7 +335,84 @@ static int run(struct replay *rp) {
         return r;
 }
 
-static void print_summary(const struct replay *rp) {
+/* A short log: the growth from its first to its last sample. */
+static void print_growth_so_far(struct replay *rp, uint64_t last_usec) {
+        double hours = (double) (last_usec - rp->first_usec) / 3.6e9;
+        struct slabdiff d = {};
+        bool have_diff = rp->have_first_slabinfo && rp->slabinfo.n_caches > 0 &&
+                slabdiff_compute(&rp->first_slabinfo, &rp->slabinfo, rp->page_size, &d) >= 0;
+        static const enum meminfo_key keys[] = { MEMINFO_SLAB, MEMINFO_SUNRECLAIM, MEMINFO_MEM_AVAILABLE };
+        static const char *const key_names[] = { "Slab", "SUnreclaim", "MemAvailable" };
+        char a[32], b[32];
+
+        if (rp->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "event", json_object_new_string("growth_so_far"));
+                json_object_object_add(o, "reason", json_object_new_string("too few samples for a trend test"));
+                json_object_object_add(o, "samples", json_object_new_int64((int64_t) rp->n_fed));
+                json_object_object_add(o, "samples_needed", json_object_new_int64(REPLAY_TREND_SAMPLES_MIN));
+                json_object_object_add(o, "hours", json_object_new_double(hours));
+                json_object *caches = json_object_new_array();
+                for (size_t i = 0, shown = 0; have_diff && i < d.n_caches && shown < REPLAY_GROWTH_SHOWN; i++) {
+                        const struct slabdiff_cache *c = &d.caches[i];
+                        if (c->delta_bytes <= 0 && c->delta_active_objs <= 0)
+                                continue;
+                        shown++;
+                        json_object *j = json_object_new_object();
+                        json_object_object_add(j, "cache", json_object_new_string(c->name));
+                        json_object_object_add(j, "delta_active_objs", json_object_new_int64(c->delta_active_objs));
+                        json_object_object_add(j, "delta_bytes", json_object_new_int64(c->delta_bytes));
+                        if (hours > 0) {
+                                json_object_object_add(j, "objs_per_hour",
+                                                       json_object_new_double((double) c->delta_active_objs / hours));
+                                json_object_object_add(j, "bytes_per_hour",
+                                                       json_object_new_double((double) c->delta_bytes / hours));
+                        }
+                        json_object_array_add(caches, j);
+                }
+                json_object_object_add(o, "caches", caches);
+                json_object *mem = json_object_new_object();
+                for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                        uint64_t x, y;
+                        if (rp->have_first_meminfo && rp->have_last_meminfo && meminfo_get(rp->first_meminfo, keys[k], &x) &&
+                            meminfo_get(rp->meminfo, keys[k], &y))
+                                json_object_object_add(mem, key_names[k], json_object_new_int64((int64_t) (y - x)));
+                }
+                json_object_object_add(o, "meminfo_delta_kib", mem);
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+                slabdiff_done(&d);
+                return;
+        }
+        printf("too few samples for a trend test (%" PRIu64 "; %d are needed); growth so far, over %.1f h from the "
+               "first sample to the last:\n", rp->n_fed, REPLAY_TREND_SAMPLES_MIN, hours);
+        size_t shown = 0;
+        for (size_t i = 0; have_diff && i < d.n_caches && shown < REPLAY_GROWTH_SHOWN; i++) {
+                const struct slabdiff_cache *c = &d.caches[i];
+                if (c->delta_bytes <= 0 && c->delta_active_objs <= 0)
+                        continue;
+                shown++;
+                printf("  %-24s %+10" PRId64 " objs  %10s", c->name, c->delta_active_objs,
+                       units_format_bytes((double) c->delta_bytes, true, a, sizeof a));
+                if (hours > 0)
+                        printf("   %+10.1f objs/h  %10s/h", (double) c->delta_active_objs / hours,
+                               units_format_bytes((double) c->delta_bytes / hours, true, b, sizeof b));
+                if (!c->old)
+                        fputs("  (appeared)", stdout);
+                fputc('\n', stdout);
+        }
+        if (shown == 0)
+                puts(have_diff ? "  no cache grew" : "  (no slabinfo in the first and last samples)");
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                uint64_t x, y;
+                if (rp->have_first_meminfo && rp->have_last_meminfo && meminfo_get(rp->first_meminfo, keys[k], &x) &&
+                    meminfo_get(rp->meminfo, keys[k], &y))
+                        printf("  meminfo %-16s %+10" PRId64 " kB\n", key_names[k], (int64_t) (y - x));
+        }
+        slabdiff_done(&d);
+}
+
+static void print_summary(struct replay *rp) {
         char a[32], b[32], flags[64];
         uint64_t last = rp->engine ? engine_last_usec(rp->engine) : 0;
         const struct verdict *v = rp->engine ? engine_verdict(rp->engine) : NULL;
@@ -320,12 +427,16 @@ static void print_summary(const struct replay *rp) {
                 json_object_object_add(o, "trips", json_object_new_int64((int64_t) rp->n_events[ENGINE_EVENT_TRIP]));
                 json_object_object_add(o, "retrips", json_object_new_int64((int64_t) rp->n_events[ENGINE_EVENT_RETRIP]));
                 json_object_object_add(o, "cleared", json_object_new_int64((int64_t) rp->n_events[ENGINE_EVENT_CLEARED]));
+                bool few = rp->n_fed < REPLAY_TREND_SAMPLES_MIN;
+                json_object_object_add(o, "too_few_samples", json_object_new_boolean(few));
                 if (v) {
                         json_object_object_add(o, "verdict", json_object_new_string(verdict_flags_string(v->flags, flags, sizeof flags)));
                         json_object_object_add(o, "verdict_text", json_object_new_string(v->text));
                 }
                 puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
+                if (few && rp->n_fed > 1)
+                        print_growth_so_far(rp, last);
                 return;
         }
         printf("%" PRIu64 " samples, %s to %s UTC, every %.3gs: %" PRIu64 " trips, %" PRIu64 " re-alerts, %" PRIu64
@@ -333,7 +444,13 @@ static void print_summary(const struct replay *rp) {
                rp->n_fed, utc(rp->first_usec, a, sizeof a), utc(last, b, sizeof b),
                spacing, rp->n_events[ENGINE_EVENT_TRIP],
                rp->n_events[ENGINE_EVENT_RETRIP], rp->n_events[ENGINE_EVENT_CLEARED]);
-        if (v)
+        if (rp->n_fed < REPLAY_TREND_SAMPLES_MIN) {
+                if (rp->n_fed > 1)
+                        print_growth_so_far(rp, last);
+                if (v)
+                        printf("verdict at the end: not decided, too few samples (the detector alone says: %s)\n",
+                               v->text);
+        } else if (v)
                 printf("verdict at the end: %s\n", v->text);
 }
 
@@ -385,7 +502,10 @@ int replay_main(int argc, char **argv) {
         }
         rp.page_size = rp.config.page_size ? rp.config.page_size : REPLAY_PAGE_SIZE_DEFAULT;
         rp.meminfo = calloc(1, sizeof *rp.meminfo);
-        if (!rp.meminfo) {
+        rp.first_meminfo = calloc(1, sizeof *rp.first_meminfo);
+        if (!rp.meminfo || !rp.first_meminfo) {
+                free(rp.meminfo);
+                free(rp.first_meminfo);
                 fprintf(stderr, "replay: out of memory\n");
                 return 1;
         }
@@ -402,7 +522,9 @@ int replay_main(int argc, char **argv) {
 
         engine_free(rp.engine);
         slabinfo_done(&rp.slabinfo);
+        slabinfo_done(&rp.first_slabinfo);
         free(rp.meminfo);
+        free(rp.first_meminfo);
         free(rp.first_text);
         return ret;
 }

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "input.h"
+#include "stacks.h"
 #include "stacks/stackagg.h"
 #include "stacks/stackdump.h"
 #include "base/units.h"
@@ -24,34 +24,92 @@
 /* Width of a tree prefix: three columns per branching level. */
 #define OFFLINE_TREE_PREFIX_MAX (3 * STACKDUMP_FRAMES_MAX + 1)
 
-struct stacks_args {
-        const char *from;
-        const char *noise[STACKAGG_NOISE_MAX];
-        size_t n_noise;
-        bool keep_noise;
-        bool keep_unreliable;
-        bool tree;
-        bool folded;
-        bool json;
-        size_t limit;           /* 0 = all */
-        char **files;
-        size_t n_files;
+/* Stacks with a timestamp (or a kmemleak object's address and jiffies)
+ * remembered to recognise the same dump read twice; past this many the
+ * check stops and the output says so. */
+#define OFFLINE_DEDUP_MAX ((size_t) 1 << 20)
+
+const enum stackdump_role stacks_role_order[STACKS_ROLES] = {
+        STACKDUMP_ROLE_ALLOC, STACKDUMP_ROLE_FREE, STACKDUMP_ROLE_STACK,
 };
 
-struct stacks_run {
-        struct stackagg *agg;
-        unsigned source;
-        const char *name;
-        uint64_t file_errors;
-        uint64_t errors;
-};
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+        const unsigned char *d = data;
+        for (size_t i = 0; i < n; i++) {
+                h ^= d[i];
+                h *= 0x100000001b3u;
+        }
+        return h;
+}
+
+/* A stack's fingerprint if it carries something that tells one print of it
+ * from another (a timestamp; a kmemleak object's address and jiffies, which
+ * are the same in the debugfs file and in the console copy); else 0. */
+static uint64_t fingerprint(const struct stackdump_stack *s) {
+        const struct stackdump_context *c = &s->ctx;
+        bool kmemleak_id = s->format == STACKDUMP_FORMAT_KMEMLEAK && (c->have & STACKDUMP_HAVE_PTR) &&
+                (c->have & STACKDUMP_HAVE_JIFFIES);
+        if (!(c->have & STACKDUMP_HAVE_TIMESTAMP) && !kmemleak_id)
+                return 0;
+        uint64_t h = 0xcbf29ce484222325u;
+        if (kmemleak_id) {
+                uint64_t v[] = { (uint64_t) s->format, c->ptr, c->jiffies, c->pid };
+                h = fnv(h, v, sizeof v);
+        } else {
+                uint64_t v[] = { (uint64_t) s->format, (uint64_t) s->role, c->have, c->timestamp_nsec, c->ptr,
+                                 c->pid, c->cpu, s->weight };
+                h = fnv(h, v, sizeof v);
+        }
+        h = fnv(h, c->comm, strlen(c->comm));
+        for (size_t i = 0; i < s->n_frames; i++) {
+                h = fnv(h, s->frames[i].function, strlen(s->frames[i].function) + 1);
+                h = fnv(h, &s->frames[i].offset, sizeof s->frames[i].offset);
+        }
+        return h ? h : 1;
+}
+
+/* True if @h was seen before; remembers it otherwise. */
+static bool seen_before(struct stacks_run *run, uint64_t h) {
+        if (run->seen_full)
+                return false;
+        if ((run->n_seen + 1) * 2 > run->seen_slots) {
+                size_t slots = run->seen_slots ? run->seen_slots * 2 : 4096;
+                uint64_t *t = run->n_seen < OFFLINE_DEDUP_MAX ? calloc(slots, sizeof *t) : NULL;
+                if (!t) {
+                        run->seen_full = true;
+                        return false;
+                }
+                for (size_t i = 0; i < run->seen_slots; i++)
+                        if (run->seen[i]) {
+                                size_t k = run->seen[i] & (slots - 1);
+                                while (t[k])
+                                        k = (k + 1) & (slots - 1);
+                                t[k] = run->seen[i];
+                        }
+                free(run->seen);
+                run->seen = t;
+                run->seen_slots = slots;
+        }
+        size_t k = h & (run->seen_slots - 1);
+        while (run->seen[k]) {
+                if (run->seen[k] == h)
+                        return true;
+                k = (k + 1) & (run->seen_slots - 1);
+        }
+        run->seen[k] = h;
+        run->n_seen++;
+        return false;
+}
 
 static void stacks_usage(FILE *f) {
         fputs("Usage: slabwatchctl stacks [OPTIONS] FILE...\n"
               "\n"
               "Aggregate kernel stack dumps into distinct stacks with counts. FILE is a\n"
-              "console log, dmesg or journal output, tracefs text, SLUB TRACE output or\n"
-              "an alloc_traces file; gzip and xz are read directly; - reads stdin.\n"
+              "console log, dmesg or journal output (x86, arm64, ARM, symbolized), tracefs\n"
+              "text, SLUB TRACE output or object reports, KASAN reports, a kmemleak report,\n"
+              "page_owner or page_owner_sort output, or an alloc_traces file; gzip and xz\n"
+              "are read directly; - reads stdin. Allocation and free stacks are ranked\n"
+              "apart. Exit status 4: no stack found.\n"
               "\n"
               "  --from FUNC         re-root each stack at FUNC (a glob) and group by its callers\n"
               "  --tree              show a call tree (outermost caller first; with --from,\n"
@@ -62,7 +120,7 @@ static void stacks_usage(FILE *f) {
               "  --noise FUNC        also trim FUNC (a glob; may be repeated)\n"
               "  --keep-unreliable   count \"? func\" frames as part of a stack\n"
               "  -n N                list only the N most frequent stacks (default: all)\n"
-              "  --json              print JSON\n"
+              "  --json              print one JSON document on one line\n"
               "  -h, --help          show this help\n", f);
 }
 
@@ -149,18 +207,36 @@ static int stacks_parse_args(int argc, char **argv, struct stacks_args *a) {
 
 static int on_stack(const struct stackdump_stack *s, void *userdata) {
         struct stacks_run *run = userdata;
-        return stackagg_add(run->agg, s, run->source);
+        uint64_t h = fingerprint(s);
+        if (h && seen_before(run, h)) {
+                run->duplicates++;
+                run->duplicate_weight += s->weight;
+                return 0;
+        }
+        if (s->incomplete)
+                run->incomplete++;
+        unsigned role = s->role < _STACKDUMP_ROLE_MAX ? s->role : STACKDUMP_ROLE_STACK;
+        return stackagg_add(run->agg[role], s, run->source);
 }
 
 static void on_line_error(uint64_t line, int error, void *userdata) {
         struct stacks_run *run = userdata;
-        run->errors++;
+        if (error == -ENOMSG || error == -EPIPE) {
+                if (error == -ENOMSG) {
+                        if (run->skipped++ == 0) {
+                                run->first_skip_source = run->source;
+                                run->first_skip_line = line;
+                        }
+                } else
+                        run->dropped_notes++;
+        } else
+                run->errors++;
         if (run->file_errors++ < OFFLINE_ERRORS_SHOWN)
                 fprintf(stderr, "slabwatchctl stacks: %s:%" PRIu64 ": %s\n", run->name, line,
                         stackdump_error_message(error));
 }
 
-/* Feed one file through a fresh parser into the aggregator. */
+/* Feed one file through a fresh parser into the aggregators. */
 static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf) {
         struct stackdump_parser *p = NULL;
         struct input *in = NULL;
@@ -189,14 +265,20 @@ static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf)
                 fprintf(stderr, "slabwatchctl stacks: %s: %s\n", run->name, strerror(-r));
 finish:
         if (run->file_errors > OFFLINE_ERRORS_SHOWN)
-                fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more unreadable lines\n", run->name,
+                fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more lines reported\n", run->name,
                         run->file_errors - OFFLINE_ERRORS_SHOWN);
+        if (p) {
+                run->lines += stackdump_parser_lines(p);
+                if (r >= 0 && stackdump_parser_stacks(p) == 0)
+                        fprintf(stderr, "slabwatchctl stacks: %s: no stack found in %" PRIu64 " line%s\n", run->name,
+                                stackdump_parser_lines(p), stackdump_parser_lines(p) == 1 ? "" : "s");
+        }
         stackdump_parser_free(p);
         input_close(in);
         return r;
 }
 
-static const char *source_name(const struct stacks_args *a, unsigned source) {
+const char *stacks_source_name(const struct stacks_args *a, unsigned source) {
         return source < a->n_files ? input_display_name(a->files[source]) : "?";
 }
 
@@ -247,7 +329,7 @@ static void print_sset(FILE *f, bool *first, const char *one, const char *many, 
 }
 
 static void print_frame(FILE *f, const struct stackagg_frame *fr) {
-        fputs(fr->function, f);
+        fputs(fr->raw && fr->raw[0] ? fr->raw : fr->function, f);
         if (fr->has_offset) {
                 if (fr->size)
                         fprintf(f, "+0x%" PRIx64 "/0x%" PRIx64, fr->offset, fr->size);
@@ -256,6 +338,10 @@ static void print_frame(FILE *f, const struct stackagg_frame *fr) {
         }
         if (fr->module[0])
                 fprintf(f, " [%s]", fr->module);
+        if (fr->source && fr->source[0])
+                fprintf(f, " %s", fr->source);
+        if (fr->inlined)
+                fputs(" [inline]", f);
 }
 
 static unsigned digits(uint64_t v) {
@@ -265,12 +351,69 @@ static unsigned digits(uint64_t v) {
         return n;
 }
 
-static void print_summary(FILE *f, const struct stacks_args *a, const struct stackagg_stats *st) {
+static const char *population_title(enum stackdump_role role) {
+        switch (role) {
+        case STACKDUMP_ROLE_ALLOC:
+                return "Allocation stacks";
+        case STACKDUMP_ROLE_FREE:
+                return "Free stacks";
+        default:
+                return "Other stacks (dumps, reports, events)";
+        }
+}
+
+static void stats_add(struct stackagg_stats *t, const struct stackagg_stats *s) {
+        t->stacks += s->stacks;
+        t->weight += s->weight;
+        t->counted += s->counted;
+        t->distinct += s->distinct;
+        t->no_from += s->no_from;
+        t->empty += s->empty;
+        t->dropped += s->dropped;
+        t->dropped_weight += s->dropped_weight;
+        t->truncated += s->truncated;
+        t->unreliable_frames += s->unreliable_frames;
+        t->memory_bytes += s->memory_bytes;
+}
+
+/* Rank every population that has stacks. -ENOMEM. */
+static int report_build(struct stacks_run *run, struct stacks_report *rep) {
+        *rep = (struct stacks_report) {};
+        for (size_t i = 0; i < STACKS_ROLES; i++) {
+                struct stacks_population *pop = &rep->pops[rep->n_pops];
+                pop->role = stacks_role_order[i];
+                pop->agg = run->agg[pop->role];
+                stackagg_get_stats(pop->agg, &pop->st);
+                if (pop->st.stacks == 0)
+                        continue;
+                int n = stackagg_ranked(pop->agg, &pop->v);
+                if (n < 0)
+                        return n;
+                pop->n = (size_t) n;
+                stats_add(&rep->total, &pop->st);
+                rep->n_pops++;
+        }
+        rep->headings = rep->n_pops > 1 || (rep->n_pops == 1 && rep->pops[0].role != STACKDUMP_ROLE_STACK);
+        return 0;
+}
+
+static void print_summary(FILE *f, const struct stacks_args *a, const struct stacks_run *run,
+                          const struct stacks_report *rep) {
+        const struct stackagg_stats *st = &rep->total;
         fprintf(f, "%" PRIu64 " stack%s, %" PRIu64 " distinct", st->stacks, st->stacks == 1 ? "" : "s",
                 st->distinct);
         if (st->weight != st->stacks)
-                fprintf(f, "; counts add up to %" PRIu64 " (alloc_traces entries count their objects)", st->weight);
+                fprintf(f, "; counts add up to %" PRIu64 " (alloc_traces entries and page_owner_sort "
+                        "records count their objects)", st->weight);
         fputs(".\n", f);
+        if (rep->n_pops > 1) {
+                fputs("Ranked apart, never together:", f);
+                for (size_t i = 0; i < rep->n_pops; i++)
+                        fprintf(f, "%s %" PRIu64 " %s", i ? "," : "", rep->pops[i].st.stacks,
+                                rep->pops[i].role == STACKDUMP_ROLE_STACK ? "other"
+                                                                          : stackdump_role_name(rep->pops[i].role));
+                fputs(" stacks.\n", f);
+        }
         if (a->from)
                 fprintf(f, "Re-rooted at %s: each stack from there to its outermost caller.\n", a->from);
         else if (!a->keep_noise)
@@ -287,42 +430,81 @@ static void print_summary(FILE *f, const struct stacks_args *a, const struct sta
         if (st->truncated > 0)
                 fprintf(f, "%" PRIu64 " stack%s cut at %d frames.\n", st->truncated, st->truncated == 1 ? "" : "s",
                         STACKDUMP_FRAMES_MAX);
+        if (run->skipped > 0)
+                fprintf(f, "%" PRIu64 " line%s inside stacks not understood and stepped over (first at %s:%" PRIu64
+                        "); the stacks around them go on.\n", run->skipped, run->skipped == 1 ? "" : "s",
+                        stacks_source_name(a, run->first_skip_source), run->first_skip_line);
+        if (run->incomplete > 0)
+                fprintf(f, "%" PRIu64 " stack%s may miss frames: printk dropped messages inside.\n", run->incomplete,
+                        run->incomplete == 1 ? "" : "s");
+        if (run->duplicates > 0)
+                fprintf(f, "%" PRIu64 " duplicate stack%s (the same timestamp or kmemleak object, and the same "
+                        "text: one log seen twice) counted once.\n", run->duplicates, run->duplicates == 1 ? "" : "s");
+        if (run->seen_full)
+                fputs("WARNING: too many stacks to look for duplicates in all of them; later copies are counted "
+                      "again.\n", f);
         if (st->dropped > 0)
                 fprintf(f, "WARNING: %" PRIu64 " stack%s (count %" PRIu64 ") not counted: the limit on distinct "
                         "stacks or their memory was reached.\n", st->dropped, st->dropped == 1 ? "" : "s",
                         st->dropped_weight);
 }
 
-static void print_ranked(FILE *f, const struct stacks_args *a, const struct stackagg_stats *st,
-                         const struct stackagg_entry *const *v, size_t n) {
+static void print_age(FILE *f, uint64_t msec) {
+        fprintf(f, "%" PRIu64 ".%03" PRIu64 "s", msec / 1000, msec % 1000);
+}
+
+static void print_entry_context(FILE *f, const struct stackagg_entry *e) {
+        bool first = true;
+        fputs("    ", f);
+        print_uset(f, &first, "cpu", "cpus", &e->cpus);
+        print_uset(f, &first, "pid", "pids", &e->pids);
+        print_sset(f, &first, "comm", "comms", &e->comms, "");
+        if (e->taints.n == 1 && !e->taints.more && !e->taints.values[0][0]) {
+                fprintf(f, "%snot tainted", first ? "" : "  ");
+                first = false;
+        } else
+                print_sset(f, &first, "taint", "taints", &e->taints, "none");
+        print_sset(f, &first, "kernel", "kernels", &e->releases, "");
+        print_sset(f, &first, "event", "events", &e->events, "");
+        print_sset(f, &first, "cache", "caches", &e->caches, "");
+        if (e->sized > 0) {
+                fprintf(f, "%sbytes %" PRIu64 " in %" PRIu64 " object%s", first ? "" : "  ", e->object_bytes,
+                        e->sized, e->sized == 1 ? "" : "s");
+                first = false;
+        }
+        if (e->aged > 0) {
+                fprintf(f, "%sage ", first ? "" : "  ");
+                print_age(f, e->age_min_msec);
+                if (e->age_max_msec != e->age_min_msec) {
+                        fputs("-", f);
+                        print_age(f, e->age_max_msec);
+                }
+                first = false;
+        }
+        if (first)
+                fputs("(no context)", f);
+        fputc('\n', f);
+}
+
+static void print_population(FILE *f, const struct stacks_args *a, const struct stacks_report *rep,
+                             const struct stacks_population *pop) {
+        const struct stackagg_entry *const *v = pop->v;
+        size_t n = pop->n;
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)
                 total += v[i]->count;
         size_t shown = a->limit && a->limit < n ? a->limit : n;
         unsigned wr = digits(shown), wc = n ? digits(v[0]->count) : 1;
 
-        print_summary(f, a, st);
+        if (rep->headings)
+                fprintf(f, "\n== %s: %" PRIu64 " stack%s, %zu distinct ==\n", population_title(pop->role),
+                        pop->st.stacks, pop->st.stacks == 1 ? "" : "s", n);
         for (size_t i = 0; i < shown; i++) {
                 const struct stackagg_entry *e = v[i];
                 fprintf(f, "\n#%-*zu  count %*" PRIu64 "  %5.1f%%  first at %s:%" PRIu64 "\n", (int) wr, i + 1,
                         (int) wc, e->count, total ? 100.0 * (double) e->count / (double) total : 0.0,
-                        source_name(a, e->first_source), e->first_line);
-                bool first = true;
-                fputs("    ", f);
-                print_uset(f, &first, "cpu", "cpus", &e->cpus);
-                print_uset(f, &first, "pid", "pids", &e->pids);
-                print_sset(f, &first, "comm", "comms", &e->comms, "");
-                if (e->taints.n == 1 && !e->taints.more && !e->taints.values[0][0]) {
-                        fprintf(f, "%snot tainted", first ? "" : "  ");
-                        first = false;
-                } else
-                        print_sset(f, &first, "taint", "taints", &e->taints, "none");
-                print_sset(f, &first, "kernel", "kernels", &e->releases, "");
-                print_sset(f, &first, "event", "events", &e->events, "");
-                print_sset(f, &first, "cache", "caches", &e->caches, "");
-                if (first)
-                        fputs("(no context)", f);
-                fputc('\n', f);
+                        stacks_source_name(a, e->first_source), e->first_line);
+                print_entry_context(f, e);
                 for (size_t k = 0; k < e->n_frames; k++) {
                         fputs("      ", f);
                         print_frame(f, &e->frames[k]);
@@ -336,6 +518,13 @@ static void print_ranked(FILE *f, const struct stacks_args *a, const struct stac
                 fprintf(f, "\n... %zu more distinct stack%s (count %" PRIu64 ") not listed; -n 0 lists all.\n",
                         n - shown, n - shown == 1 ? "" : "s", rest);
         }
+}
+
+static void print_ranked(FILE *f, const struct stacks_args *a, const struct stacks_run *run,
+                         const struct stacks_report *rep) {
+        print_summary(f, a, run, rep);
+        for (size_t i = 0; i < rep->n_pops; i++)
+                print_population(f, a, rep, &rep->pops[i]);
 }
 
 static void print_tree_children(FILE *f, const struct stackagg_node *node, char *prefix, size_t plen, int width) {
@@ -360,179 +549,63 @@ static void print_tree_children(FILE *f, const struct stackagg_node *node, char 
         }
 }
 
-static int print_tree(FILE *f, const struct stacks_args *a, struct stackagg *agg, const struct stackagg_stats *st) {
-        struct stackagg_node *root;
-        int r = stackagg_tree(agg, a->from ? STACKAGG_TREE_INNERMOST_FIRST : STACKAGG_TREE_CALLERS_FIRST, &root);
-        if (r < 0)
-                return r;
-        print_summary(f, a, st);
-        if (a->from)
-                fprintf(f, "\nCall tree from %s, callers below:\n\n", a->from);
-        else
-                fputs("\nCall tree, outermost caller first:\n\n", f);
-        char prefix[OFFLINE_TREE_PREFIX_MAX];
-        print_tree_children(f, root, prefix, 0, (int) digits(root->count));
-        stackagg_tree_free(root);
-        return 0;
+enum stackagg_tree_order stacks_tree_order(const struct stacks_args *a) {
+        return a->from ? STACKAGG_TREE_INNERMOST_FIRST : STACKAGG_TREE_CALLERS_FIRST;
 }
 
-static void print_folded(FILE *f, const struct stackagg_entry *const *v, size_t n, size_t limit) {
-        size_t shown = limit && limit < n ? limit : n;
-        for (size_t i = 0; i < shown; i++) {
-                const struct stackagg_entry *e = v[i];
-                for (size_t k = e->n_frames; k-- > 0;)
-                        fprintf(f, "%s%s", e->frames[k].function, k ? ";" : "");
-                fprintf(f, " %" PRIu64 "\n", e->count);
-        }
-}
-
-static json_object *json_uset(const struct stackagg_uset *s) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; arr && i < s->n; i++)
-                json_object_array_add(arr, json_object_new_uint64(s->values[i]));
-        return arr;
-}
-
-static json_object *json_sset(const struct stackagg_sset *s) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; arr && i < s->n; i++)
-                json_object_array_add(arr, json_object_new_string(s->values[i]));
-        return arr;
-}
-
-static json_object *json_frame(const struct stackagg_frame *fr) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "function", json_object_new_string(fr->function));
-        if (fr->has_offset) {
-                json_object_object_add(o, "offset", json_object_new_uint64(fr->offset));
-                json_object_object_add(o, "size", json_object_new_uint64(fr->size));
-        }
-        if (fr->module[0])
-                json_object_object_add(o, "module", json_object_new_string(fr->module));
-        return o;
-}
-
-static json_object *json_tree(const struct stackagg_node *node) {
-        json_object *o = json_object_new_object();
-        if (node->frame)
-                json_object_object_add(o, "function", json_object_new_string(node->frame->function));
-        json_object_object_add(o, "count", json_object_new_uint64(node->count));
-        json_object_object_add(o, "self", json_object_new_uint64(node->self));
-        json_object *children = json_object_new_array();
-        for (size_t i = 0; i < node->n_children; i++)
-                json_object_array_add(children, json_tree(&node->children[i]));
-        json_object_object_add(o, "children", children);
-        return o;
-}
-
-static int print_json(FILE *f, const struct stacks_args *a, struct stackagg *agg, const struct stackagg_stats *st,
-                      const struct stackagg_entry *const *v, size_t n, uint64_t line_errors) {
-        json_object *o = json_object_new_object();
-        json_object *files = json_object_new_array();
-        for (size_t i = 0; i < a->n_files; i++)
-                json_object_array_add(files, json_object_new_string(input_display_name(a->files[i])));
-        json_object_object_add(o, "files", files);
-        json_object_object_add(o, "from", a->from ? json_object_new_string(a->from) : NULL);
-        json_object_object_add(o, "noise_trimmed", json_object_new_boolean(!a->keep_noise && !a->from));
-        json_object_object_add(o, "stacks", json_object_new_uint64(st->stacks));
-        json_object_object_add(o, "count", json_object_new_uint64(st->weight));
-        json_object_object_add(o, "distinct", json_object_new_uint64(st->distinct));
-        json_object_object_add(o, "without_from", json_object_new_uint64(st->no_from));
-        json_object_object_add(o, "only_noise", json_object_new_uint64(st->empty));
-        json_object_object_add(o, "dropped", json_object_new_uint64(st->dropped));
-        json_object_object_add(o, "dropped_count", json_object_new_uint64(st->dropped_weight));
-        json_object_object_add(o, "truncated", json_object_new_uint64(st->truncated));
-        json_object_object_add(o, "unreliable_frames_left_out", json_object_new_uint64(a->keep_unreliable ? 0 : st->unreliable_frames));
-        json_object_object_add(o, "unreadable_lines", json_object_new_uint64(line_errors));
-
-        size_t shown = a->limit && a->limit < n ? a->limit : n;
-        json_object *ranked = json_object_new_array();
-        for (size_t i = 0; i < shown; i++) {
-                const struct stackagg_entry *e = v[i];
-                json_object *s = json_object_new_object();
-                json_object_object_add(s, "rank", json_object_new_uint64(i + 1));
-                json_object_object_add(s, "count", json_object_new_uint64(e->count));
-                json_object_object_add(s, "stacks", json_object_new_uint64(e->records));
-                json_object *first = json_object_new_object();
-                json_object_object_add(first, "file", json_object_new_string(source_name(a, e->first_source)));
-                json_object_object_add(first, "line", json_object_new_uint64(e->first_line));
-                json_object_object_add(s, "first", first);
-                json_object *formats = json_object_new_array();
-                for (int k = 0; k < _STACKDUMP_FORMAT_MAX; k++)
-                        if (e->formats & (1u << k))
-                                json_object_array_add(formats, json_object_new_string(stackdump_format_name(k)));
-                json_object_object_add(s, "formats", formats);
-                json_object_object_add(s, "cpus", json_uset(&e->cpus));
-                json_object_object_add(s, "pids", json_uset(&e->pids));
-                json_object_object_add(s, "comms", json_sset(&e->comms));
-                json_object_object_add(s, "taints", json_sset(&e->taints));
-                json_object_object_add(s, "kernels", json_sset(&e->releases));
-                json_object_object_add(s, "events", json_sset(&e->events));
-                json_object_object_add(s, "caches", json_sset(&e->caches));
-                json_object *more = json_object_new_array();
-                if (e->cpus.more)
-                        json_object_array_add(more, json_object_new_string("cpus"));
-                if (e->pids.more)
-                        json_object_array_add(more, json_object_new_string("pids"));
-                if (e->comms.more)
-                        json_object_array_add(more, json_object_new_string("comms"));
-                if (e->taints.more)
-                        json_object_array_add(more, json_object_new_string("taints"));
-                if (e->releases.more)
-                        json_object_array_add(more, json_object_new_string("kernels"));
-                if (e->events.more)
-                        json_object_array_add(more, json_object_new_string("events"));
-                if (e->caches.more)
-                        json_object_array_add(more, json_object_new_string("caches"));
-                json_object_object_add(s, "incomplete_sets", more);
-                json_object *frames = json_object_new_array();
-                for (size_t k = 0; k < e->n_frames; k++)
-                        json_object_array_add(frames, json_frame(&e->frames[k]));
-                json_object_object_add(s, "frames", frames);
-                json_object_array_add(ranked, s);
-        }
-        json_object_object_add(o, "ranked", ranked);
-        if (a->tree) {
+static int print_tree(FILE *f, const struct stacks_args *a, const struct stacks_run *run, const struct stacks_report *rep) {
+        print_summary(f, a, run, rep);
+        for (size_t i = 0; i < rep->n_pops; i++) {
+                const struct stacks_population *pop = &rep->pops[i];
                 struct stackagg_node *root;
-                int r = stackagg_tree(agg, a->from ? STACKAGG_TREE_INNERMOST_FIRST : STACKAGG_TREE_CALLERS_FIRST,
-                                      &root);
-                if (r < 0) {
-                        json_object_put(o);
+                int r = stackagg_tree(pop->agg, stacks_tree_order(a), &root);
+                if (r < 0)
                         return r;
-                }
-                json_object_object_add(o, "tree_order",
-                                       json_object_new_string(a->from ? "innermost_first" : "callers_first"));
-                json_object_object_add(o, "tree", json_tree(root));
+                if (rep->headings)
+                        fprintf(f, "\n== %s ==\n", population_title(pop->role));
+                if (a->from)
+                        fprintf(f, "\nCall tree from %s, callers below:\n\n", a->from);
+                else
+                        fputs("\nCall tree, outermost caller first:\n\n", f);
+                char prefix[OFFLINE_TREE_PREFIX_MAX];
+                print_tree_children(f, root, prefix, 0, (int) digits(root->count));
                 stackagg_tree_free(root);
         }
-        if (a->folded) {
-                json_object *folded = json_object_new_array();
-                for (size_t i = 0; i < shown; i++) {
-                        const struct stackagg_entry *e = v[i];
-                        char *line = NULL;
-                        size_t len = 0;
-                        FILE *m = open_memstream(&line, &len);
-                        if (!m)
-                                break;
-                        for (size_t k = e->n_frames; k-- > 0;)
-                                fprintf(m, "%s%s", e->frames[k].function, k ? ";" : "");
-                        fprintf(m, " %" PRIu64, e->count);
-                        fclose(m);
-                        json_object_array_add(folded, json_object_new_string(line));
-                        free(line);
-                }
-                json_object_object_add(o, "folded", folded);
-        }
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), f);
-        fputc('\n', f);
-        json_object_put(o);
         return 0;
+}
+
+/* "outer;...;inner COUNT"; with several populations each line starts with
+ * the population's name as a pseudo-frame, so a flame graph keeps them apart. */
+void stacks_print_folded_entry(FILE *f, const struct stacks_report *rep, const struct stacks_population *pop,
+                               const struct stackagg_entry *e) {
+        if (rep->n_pops > 1)
+                fprintf(f, "[%s];", stackdump_role_name(pop->role));
+        for (size_t k = e->n_frames; k-- > 0;)
+                fprintf(f, "%s%s", e->frames[k].function, k ? ";" : "");
+        fprintf(f, " %" PRIu64, e->count);
+}
+
+static void print_folded(FILE *f, const struct stacks_args *a, const struct stacks_report *rep) {
+        for (size_t p = 0; p < rep->n_pops; p++) {
+                const struct stacks_population *pop = &rep->pops[p];
+                size_t shown = a->limit && a->limit < pop->n ? a->limit : pop->n;
+                for (size_t i = 0; i < shown; i++) {
+                        stacks_print_folded_entry(f, rep, pop, pop->v[i]);
+                        fputc('\n', f);
+                }
+        }
+}
+
+static void stacks_run_free(struct stacks_run *run) {
+        for (size_t i = 0; i < _STACKDUMP_ROLE_MAX; i++)
+                stackagg_free(run->agg[i]);
+        free(run->seen);
 }
 
 int offline_stacks_main(int argc, char **argv) {
         struct stacks_args a = {};
         struct stacks_run run = {};
-        struct stackagg_stats st;
+        struct stacks_report rep;
         char *buf = NULL;
         int r = stacks_parse_args(argc, argv, &a);
         if (r < 0)
@@ -547,12 +620,13 @@ int offline_stacks_main(int argc, char **argv) {
                 .noise = a.noise,
                 .n_noise = a.n_noise,
         };
-        r = stackagg_new(&o, &run.agg);
+        for (size_t i = 0; i < _STACKDUMP_ROLE_MAX && r >= 0; i++)
+                r = stackagg_new(&o, &run.agg[i]);
         buf = malloc(OFFLINE_CHUNK_SIZE);
         if (r < 0 || !buf) {
                 fputs("slabwatchctl stacks: out of memory\n", stderr);
                 free(buf);
-                stackagg_free(run.agg);
+                stacks_run_free(&run);
                 return EXIT_ERROR;
         }
         int exit_code = EXIT_OK;
@@ -565,35 +639,31 @@ int offline_stacks_main(int argc, char **argv) {
                         exit_code = EXIT_ERROR;
         }
         free(buf);
-        if (r == -ENOMEM) {
-                stackagg_free(run.agg);
-                fputs("slabwatchctl stacks: out of memory\n", stderr);
-                return EXIT_ERROR;
-        }
-
-        stackagg_get_stats(run.agg, &st);
-        const struct stackagg_entry *const *v;
-        int n = stackagg_ranked(run.agg, &v);
-        if (n < 0) {
-                stackagg_free(run.agg);
+        if (r == -ENOMEM || report_build(&run, &rep) < 0) {
+                stacks_run_free(&run);
                 fputs("slabwatchctl stacks: out of memory\n", stderr);
                 return EXIT_ERROR;
         }
         if (a.json)
-                r = print_json(stdout, &a, run.agg, &st, v, (size_t) n, run.errors);
+                r = stacks_print_json(stdout, &a, &run, &rep);
         else if (a.tree)
-                r = print_tree(stdout, &a, run.agg, &st);
+                r = print_tree(stdout, &a, &run, &rep);
         else if (a.folded) {
-                print_folded(stdout, v, (size_t) n, a.limit);
+                print_folded(stdout, &a, &rep);
                 r = 0;
         } else {
-                print_ranked(stdout, &a, &st, v, (size_t) n);
+                print_ranked(stdout, &a, &run, &rep);
                 r = 0;
         }
-        if (a.folded && !a.json && st.dropped > 0)
+        if (a.folded && !a.json && rep.total.dropped > 0)
                 fprintf(stderr, "slabwatchctl stacks: WARNING: %" PRIu64 " stacks (count %" PRIu64 ") not counted: "
-                        "the limit on distinct stacks or their memory was reached\n", st.dropped, st.dropped_weight);
-        stackagg_free(run.agg);
+                        "the limit on distinct stacks or their memory was reached\n", rep.total.dropped,
+                        rep.total.dropped_weight);
+        bool none = rep.total.stacks == 0 && run.duplicates == 0;
+        if (none && exit_code == EXIT_OK)
+                fprintf(stderr, "slabwatchctl stacks: no stack found in %" PRIu64 " line%s. Looked for: %s.\n",
+                        run.lines, run.lines == 1 ? "" : "s", stackdump_formats_looked_for());
+        stacks_run_free(&run);
         if (r < 0) {
                 fputs("slabwatchctl stacks: out of memory\n", stderr);
                 return EXIT_ERROR;
@@ -602,5 +672,7 @@ int offline_stacks_main(int argc, char **argv) {
                 fprintf(stderr, "slabwatchctl stacks: cannot write output: %s\n", strerror(errno));
                 return EXIT_ERROR;
         }
+        if (none && exit_code == EXIT_OK)
+                return EXIT_NO_STACKS;
         return exit_code;
 }

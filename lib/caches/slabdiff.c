@@ -16,12 +16,36 @@ void slabdiff_snapshot_done(struct slabdiff_snapshot *s) {
         s->has_slabinfo = s->has_meminfo = false;
 }
 
+/* Lines a grep of /proc/slabinfo leaves: "name n n n n n : tunables ... : slabdata ..." */
+static bool has_cache_lines(const char *buf, size_t len) {
+        const char *t = memmem(buf, len, " : tunables ", 12);
+        return t && memmem(t, len - (size_t) (t - buf), " : slabdata ", 12);
+}
+
+static int parse_headerless(const char *buf, size_t len, struct slabdiff_snapshot *ret) {
+        static const char header[] = "slabinfo - version: 2.1\n";
+        char *text = malloc(sizeof header - 1 + len);
+        if (!text)
+                return -ENOMEM;
+        memcpy(text, header, sizeof header - 1);
+        memcpy(text + sizeof header - 1, buf, len);
+        int r = slabinfo_parse(text, sizeof header - 1 + len, &ret->slabinfo);
+        free(text);
+        if (r >= 0) {
+                /* Even if every line was rejected: the caller says so. */
+                ret->has_slabinfo = true;
+                ret->slabinfo_headerless = true;
+                ret->slabinfo_line = 0;
+        }
+        return r == -ENOMEM ? r : 0;
+}
+
 int slabdiff_snapshot_parse(const char *buf, size_t len, struct slabdiff_snapshot *ret) {
         struct slablog_sample parts;
         int r;
 
         slablog_split(buf, len, 1, &parts);
-        ret->has_slabinfo = ret->has_meminfo = false;
+        ret->has_slabinfo = ret->has_meminfo = ret->slabinfo_headerless = false;
         ret->slabinfo_line = ret->meminfo_line = 0;
         if (parts.slabinfo) {
                 r = slabinfo_parse(parts.slabinfo, parts.slabinfo_len, &ret->slabinfo);
@@ -36,7 +60,38 @@ int slabdiff_snapshot_parse(const char *buf, size_t len, struct slabdiff_snapsho
                 ret->has_meminfo = true;
                 ret->meminfo_line = parts.meminfo_line;
         }
+        if (!parts.slabinfo && has_cache_lines(buf, len) && (r = parse_headerless(buf, len, ret)) < 0)
+                return r;
         return ret->has_slabinfo || ret->has_meminfo ? 0 : -EINVAL;
+}
+
+int slabdiff_mismatch(const struct slabdiff_snapshot *old, const struct slabdiff_snapshot *new,
+                      const struct meminfo *old_mi, const struct meminfo *new_mi, const struct slabdiff *d,
+                      struct slabdiff_mismatch *ret) {
+        *ret = (struct slabdiff_mismatch) {};
+        int n = 0;
+        if (old_mi && new_mi && meminfo_get(old_mi, MEMINFO_MEM_TOTAL, &ret->old_mem_total_kib) &&
+            meminfo_get(new_mi, MEMINFO_MEM_TOTAL, &ret->new_mem_total_kib) &&
+            ret->old_mem_total_kib != ret->new_mem_total_kib) {
+                /* Memory hot-(un)plug and ballooning move it too, but rarely by a page. */
+                ret->mem_total = true;
+                n++;
+        }
+        if (old->has_slabinfo && new->has_slabinfo && !old->slabinfo_headerless && !new->slabinfo_headerless &&
+            (old->slabinfo.version_major != new->slabinfo.version_major ||
+             old->slabinfo.version_minor != new->slabinfo.version_minor)) {
+                ret->version = true;
+                n++;
+        }
+        if (d && d->n_caches > 0) {
+                ret->all_caches = d->n_caches;
+                ret->shared_caches = d->n_caches - d->n_appeared - d->n_vanished;
+                if (ret->shared_caches * 2 < ret->all_caches) {
+                        ret->caches = true;
+                        n++;
+                }
+        }
+        return n;
 }
 
 uint32_t slabdiff_guess_page_size(const struct slabinfo *s) {

@@ -26,7 +26,8 @@ struct slabdiff_snapshot {
         bool has_meminfo;
         struct slabinfo slabinfo;
         struct meminfo meminfo;
-        unsigned long slabinfo_line;    /* where each section starts, 1-based */
+        bool slabinfo_headerless;       /* cache lines without the "slabinfo - version" header (a grep) */
+        unsigned long slabinfo_line;    /* where each section starts, 1-based; 0 when headerless */
         unsigned long meminfo_line;
 };
 
@@ -66,10 +67,28 @@ struct slabdiff_accounting {
 };
 
 /* Recognise and parse @buf: its first slabinfo table and first meminfo
- * block. Returns 0 when at least one was found (fields say which; a
+ * block; cache lines without a header (`grep kmalloc /proc/slabinfo`) are
+ * read as slabinfo 2.1. Returns 0 when at least one was found (fields say which; a
  * section's malformed lines are in its struct), -EINVAL when neither was
  * (not a snapshot), -ENOMEM. @ret must be zeroed or from an earlier call. */
 int slabdiff_snapshot_parse(const char *buf, size_t len, struct slabdiff_snapshot *ret);
+
+/* Why two snapshots look like different machines or kernels rather than
+ * one machine at two times. */
+struct slabdiff_mismatch {
+        bool mem_total;                 /* MemTotal differs */
+        uint64_t old_mem_total_kib, new_mem_total_kib;
+        bool version;                   /* slabinfo versions differ */
+        bool caches;                    /* fewer than half of the caches are in both */
+        size_t shared_caches, all_caches;
+};
+
+/* Compare what should not change on one machine between two snapshots:
+ * MemTotal (when both meminfo are given), the slabinfo version and the set
+ * of caches (when @d is given). Returns how many of these differ. */
+int slabdiff_mismatch(const struct slabdiff_snapshot *old, const struct slabdiff_snapshot *new,
+                      const struct meminfo *old_mi, const struct meminfo *new_mi, const struct slabdiff *d,
+                      struct slabdiff_mismatch *ret);
 
 /* Free what slabdiff_snapshot_parse() allocated; zeroed or NULL is fine. */
 void slabdiff_snapshot_done(struct slabdiff_snapshot *s);

@@ -75,8 +75,8 @@ static int header_parse(const char *line, size_t len, struct slabinfo *s) {
         if (textscan_u64(tok, (size_t) (dot - tok), &major) < 0 ||
             textscan_u64(dot + 1, tlen - (size_t) (dot - tok) - 1, &minor) < 0)
                 return -EINVAL;
-        if (major != 2 || minor > 1)
-                return -EINVAL; /* 1.x (2.4 kernels) has another column set */
+        if ((major != 2 && major != 1) || minor > 1)
+                return -EINVAL;
         s->version_major = (unsigned) major;
         s->version_minor = (unsigned) minor;
         s->statistics = false;
@@ -189,22 +189,48 @@ static int cache_parse(const char *line, size_t len, const struct layout *layout
             (r = next_u64(&p, end, &c.sharedavail)) < 0)
                 return r;
 
-        /* Optional SLAB statistics sections: ": <label> <numbers...>". */
+        /* Optional sections: SLAB statistics ": <label> <numbers...>", and
+         * what vendor kernels add (": shrinker stat 0 0"). Not used. */
         struct textscan sc = textscan_init(p, (size_t) (end - p));
         const char *tok;
         size_t tlen;
-        while (textscan_token(&sc, &tok, &tlen)) {
-                if (tlen != 1 || tok[0] != ':')
-                        return -EINVAL;
-                if (!textscan_token(&sc, &tok, &tlen) || textscan_is_number(tok, tlen))
-                        return -EINVAL;
-                while (textscan_peek_number(&sc))
-                        if (!textscan_token(&sc, &tok, &tlen) || (r = textscan_u64(tok, tlen, &tun[0])) < 0)
-                                return r < 0 ? r : -EINVAL;
-        }
+        if (textscan_token(&sc, &tok, &tlen) && (tlen != 1 || tok[0] != ':'))
+                return -EINVAL;
 
         if (c.active_objs > c.num_objs || c.active_slabs > c.num_slabs)
                 return -EINVAL;
+        memcpy(c.name, name, nlen);
+        c.name[nlen] = '\0';
+        *ret = c;
+        return 0;
+}
+
+/* slabinfo 1.1 (2.4 kernels): "name active_objs num_objs objsize
+ * active_slabs num_slabs pagesperslab", then with SMP ": limit batchcount". */
+static int cache_parse_v1(const char *line, size_t len, struct slabinfo_cache *ret) {
+        const char *p = skip_blanks(line, line + len), *end = line + len, *name = p;
+        int r;
+        while (p < end && !at_separator(p, end))
+                p++;
+        size_t nlen = (size_t) (p - name);
+        if (nlen == 0)
+                return -EINVAL;
+        if (nlen >= sizeof ret->name)
+                return -ENAMETOOLONG;
+        struct slabinfo_cache c = {};
+        if ((r = next_u64(&p, end, &c.active_objs)) < 0 || (r = next_u64(&p, end, &c.num_objs)) < 0 ||
+            (r = next_u32(&p, end, &c.objsize)) < 0 || (r = next_u64(&p, end, &c.active_slabs)) < 0 ||
+            (r = next_u64(&p, end, &c.num_slabs)) < 0 || (r = next_u32(&p, end, &c.pagesperslab)) < 0)
+                return r;
+        p = skip_blanks(p, end);
+        if (p < end) {
+                const char *q = p + 1;
+                if (*p != ':' || next_u32(&q, end, &c.limit) < 0 || next_u32(&q, end, &c.batchcount) < 0)
+                        return -EINVAL;
+        }
+        if (c.active_objs > c.num_objs || c.active_slabs > c.num_slabs)
+                return -EINVAL;
+        c.objperslab = c.num_slabs ? (uint32_t) (c.num_objs / c.num_slabs) : 0;
         memcpy(c.name, name, nlen);
         c.name[nlen] = '\0';
         *ret = c;
@@ -318,7 +344,8 @@ int slabinfo_parse(const char *buf, size_t len, struct slabinfo *ret) {
                 }
                 size_t k = ret->n_caches;
                 if (!same_as_before(ret, k, n_before, line, llen)) {
-                        r = cache_parse(line, llen, &layout, &ret->caches[k]);
+                        r = ret->version_major == 1 ? cache_parse_v1(line, llen, &ret->caches[k])
+                                                    : cache_parse(line, llen, &layout, &ret->caches[k]);
                         if (r < 0) {
                                 bad_line(ret, lineno, r);
                                 continue;

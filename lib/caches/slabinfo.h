@@ -1,4 +1,4 @@
-/* slabinfo — parse /proc/slabinfo (versions 2.0 and 2.1, SLUB and SLAB). */
+/* slabinfo — parse /proc/slabinfo (versions 2.0 and 2.1, SLUB and SLAB; 1.1 of 2.4 kernels). */
 #pragma once
 
 #include <stdbool.h>

@@ -34,6 +34,9 @@ struct slablog {
         bool in_sample;                 /* a valid mark opened a sample */
         bool skipping;                  /* ...but it outgrew the bound */
         bool warned_no_mark;
+        bool warned_whole_seconds;
+        bool warned_console;
+        uint64_t n_console_lines;
         uint64_t t_usec;
         unsigned long sample_line;
 
@@ -75,6 +78,10 @@ uint64_t slablog_n_samples(const struct slablog *p) {
         return p->n_samples;
 }
 
+uint64_t slablog_n_console_lines(const struct slablog *p) {
+        return p->n_console_lines;
+}
+
 uint64_t slablog_n_errors(const struct slablog *p) {
         return p->n_errors;
 }
@@ -108,7 +115,12 @@ int slablog_parse_mark(const char *line, size_t len, uint64_t *ret_usec) {
         }
         if (digits == 0)
                 return -EINVAL;
-        if (i < len && (line[i] == '.' || line[i] == ',')) {
+        int whole = 0;
+        if (len - i >= 3 && line[i] == '.' && line[i + 1] == '%' && line[i + 2] == 'N') {
+                /* busybox date: "%N" printed as is */
+                whole = 1;
+                i += 3;
+        } else if (i < len && (line[i] == '.' || line[i] == ',')) {
                 i++;
                 size_t fd = 0;
                 for (; i < len && isdigit((unsigned char) line[i]); i++, fd++)
@@ -123,7 +135,7 @@ int slablog_parse_mark(const char *line, size_t len, uint64_t *ret_usec) {
                 if (!isspace((unsigned char) line[i]))
                         return -EINVAL;
         *ret_usec = sec * 1000000 + frac;
-        return 0;
+        return whole;
 }
 
 /* "Key:   123 kB" or "HugePages_Total:   0": a /proc/meminfo line. */
@@ -158,7 +170,7 @@ static bool slabinfo_header(const char *l, size_t n) {
 void slablog_split(const char *buf, size_t len, unsigned long first_line, struct slablog_sample *ret) {
         enum { NONE, MEMINFO, SLABINFO } section = NONE;
         bool meminfo_done = false, slabinfo_done = false;
-        const char *p = buf, *end = buf + len;
+        const char *p = buf, *end = buf ? buf + len : buf;     /* an empty sample may have no buffer */
         unsigned long line = first_line;
 
         ret->meminfo = ret->slabinfo = NULL;
@@ -215,9 +227,67 @@ static int buffer_append(struct slablog *p, const char *data, size_t n) {
         return 0;
 }
 
+/* "[  123.456789] msg", "<6>[  123.456789] msg": a kernel message on a
+ * serial console, not part of meminfo or slabinfo. */
+static bool console_line(const char *l, size_t n) {
+        size_t i = 0;
+        if (n > 3 && l[0] == '<' && isdigit((unsigned char) l[1])) {
+                i = 2;
+                while (i < n && isdigit((unsigned char) l[i]))
+                        i++;
+                if (i >= n || l[i] != '>')
+                        return false;
+                i++;
+        }
+        if (i >= n || l[i] != '[')
+                return false;
+        i++;
+        while (i < n && l[i] == ' ')
+                i++;
+        size_t d = i;
+        while (i < n && isdigit((unsigned char) l[i]))
+                i++;
+        if (i == d || i >= n || l[i] != '.')
+                return false;
+        i++;
+        while (i < n && isdigit((unsigned char) l[i]))
+                i++;
+        return i < n && l[i] == ']';
+}
+
+/* Take kernel messages out of the sample text, in place. */
+static void drop_console_lines(struct slablog *p) {
+        if (p->len == 0)
+                return;         /* an empty sample may have no buffer yet */
+        char *r = p->buf, *w = p->buf, *end = p->buf + p->len;
+        uint64_t dropped = 0;
+        while (r < end) {
+                char *nl = memchr(r, '\n', (size_t) (end - r));
+                size_t n = (size_t) ((nl ? nl + 1 : end) - r);
+                if (console_line(r, n))
+                        dropped++;
+                else {
+                        if (w != r)
+                                memmove(w, r, n);
+                        w += n;
+                }
+                r += n;
+        }
+        p->len = (size_t) (w - p->buf);
+        if (dropped > 0) {
+                p->n_console_lines += dropped;
+                if (!p->warned_console) {
+                        p->warned_console = true;
+                        if (p->on_error)
+                                p->on_error(p->sample_line, SLABLOG_WARN_CONSOLE, p->userdata);
+                }
+        }
+}
+
 static int deliver(struct slablog *p) {
         if (!p->in_sample || p->skipping)
                 return 0;
+        drop_console_lines(p);
         struct slablog_sample s = {
                 .t_usec = p->t_usec,
                 .line = p->sample_line,
@@ -234,9 +304,15 @@ static int end_mark(struct slablog *p) {
         p->in_sample = p->skipping = false;
         p->len = 0;
         uint64_t t;
-        if (p->mark_too_long || slablog_parse_mark(p->mark, p->mark_len, &t) < 0)
+        int m = p->mark_too_long ? -EINVAL : slablog_parse_mark(p->mark, p->mark_len, &t);
+        if (m < 0)
                 report(p, p->line, SLABLOG_ERR_MARK);
         else {
+                if (m == 1 && !p->warned_whole_seconds) {
+                        p->warned_whole_seconds = true;
+                        if (p->on_error)
+                                p->on_error(p->line, SLABLOG_WARN_WHOLE_SECONDS, p->userdata);
+                }
                 p->in_sample = true;
                 p->t_usec = t;
                 p->sample_line = p->line;

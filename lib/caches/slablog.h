@@ -4,7 +4,10 @@
  *
  * "@ <epoch seconds[.fraction]>" starts a sample; its meminfo and slabinfo
  * sections are recognised by content, in either order, and either may be
- * missing. The reader is streaming: feed it chunks cut anywhere, and it hands
+ * missing. Logs from small devices are read too: busybox `date` has no %N
+ * and prints "@ 1796164986.%N" (whole seconds, told once); serial console
+ * captures have "\r\n" line ends and kernel messages ("[  12.345678] ...")
+ * between the lines, which are left out (told once). The reader is streaming: feed it chunks cut anywhere, and it hands
  * each complete sample to a callback. Memory is bounded by the largest sample
  * allowed; a larger one is reported with its line number and skipped. */
 #pragma once
@@ -26,6 +29,9 @@
 #define SLABLOG_ERR_MARK (-EINVAL)      /* an "@" line without a valid time */
 #define SLABLOG_ERR_TOO_BIG (-E2BIG)    /* a sample over the size bound: skipped */
 #define SLABLOG_ERR_NO_MARK (-EBADMSG)  /* text before the first "@" line: ignored */
+/* Told once each, not counted as errors: */
+#define SLABLOG_WARN_WHOLE_SECONDS (-ENOTSUP) /* "@ 123.%N": a date without %N; whole seconds used */
+#define SLABLOG_WARN_CONSOLE (-ENOMSG)        /* kernel console messages inside samples, left out */
 
 struct slablog_sample {
         uint64_t t_usec;
@@ -61,13 +67,16 @@ int slablog_feed(struct slablog *p, const char *buf, size_t len);
 /* End of input: deliver the last sample. Same returns as slablog_feed(). */
 int slablog_finish(struct slablog *p);
 
-/* Samples delivered, errors reported, lines read so far. */
+/* Samples delivered, errors reported, lines read so far; kernel console
+ * lines left out of samples. */
 uint64_t slablog_n_samples(const struct slablog *p);
+uint64_t slablog_n_console_lines(const struct slablog *p);
 uint64_t slablog_n_errors(const struct slablog *p);
 unsigned long slablog_n_lines(const struct slablog *p);
 
 /* Parse "@ 1795560135.241930921" (the whole line, optional trailing
- * whitespace) into µs since the epoch. 0, -EINVAL, -ERANGE. */
+ * whitespace) into µs since the epoch. 0; 1 for "@ 1795560135.%N" (a date
+ * that does not know %N: whole seconds); -EINVAL, -ERANGE. */
 int slablog_parse_mark(const char *line, size_t len, uint64_t *ret_usec);
 
 /* Find the meminfo and slabinfo sections in one sample's text (@buf, @len)

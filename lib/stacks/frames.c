@@ -13,6 +13,12 @@ static const char *const tracing_patterns[] = {
         "arch_stack_walk", "stack_trace_save*", "save_stack_trace*", "__save_stack_trace*", "stack_depot_save*",
         /* SLUB's own function that prints TRACE records (pre-5.9 sysfs trace). */
         "trace", "trace.*",
+        /* The recorders and printers of kmemleak, KASAN and page_owner, and
+         * the ARM unwinder. */
+        "kmemleak_alloc*", "kasan_save_*", "kasan_set_track", "__kasan_*", "____kasan_*", "kasan_kmalloc",
+        "kasan_slab_alloc", "kasan_slab_free", "kasan_record_aux_stack*", "kasan_report*", "print_report",
+        "print_address_description*", "poison_kmalloc_redzone", "poison_slab_object", "unpoison_slab_object",
+        "__set_page_owner", "unwind_backtrace",
 };
 
 static const char *const allocator_patterns[] = {
@@ -25,6 +31,8 @@ static const char *const allocator_patterns[] = {
         "kmalloc_array*", "kzalloc*", "kcalloc*", "kfree", "kfree.*", "kvmalloc*", "__kvmalloc*", "kvfree",
         "kvfree.*", "krealloc*", "__krealloc*", "kmemdup*", "kstrdup*", "kstrndup*", "memdup_user*",
         "vmemdup_user*",
+        /* The page allocator, for page_owner stacks. */
+        "post_alloc_hook", "prep_new_page", "get_page_from_freelist", "__alloc_pages*", "__alloc_frozen_pages*",
         /* Every socket family allocates through these two: the family's
          * create function (inet_create, unix_create1) says more. */
         "sk_prot_alloc*", "sk_alloc*",

@@ -309,6 +309,18 @@ static void entry_note(struct stackagg *a, struct entry *e, const struct stackdu
         e->pub.count += s->weight;
         e->pub.records++;
         e->pub.formats |= 1u << s->format;
+        e->pub.roles |= 1u << s->role;
+        if (c->have & STACKDUMP_HAVE_SIZE) {
+                e->pub.object_bytes += c->object_bytes;
+                e->pub.sized++;
+        }
+        if (c->have & STACKDUMP_HAVE_AGE) {
+                if (!e->pub.aged || c->age_msec < e->pub.age_min_msec)
+                        e->pub.age_min_msec = c->age_msec;
+                if (!e->pub.aged || c->age_msec > e->pub.age_max_msec)
+                        e->pub.age_max_msec = c->age_msec;
+                e->pub.aged++;
+        }
         if (c->have & STACKDUMP_HAVE_CPU)
                 uset_add(&e->pub.cpus, c->cpu);
         if (c->have & STACKDUMP_HAVE_PID)
@@ -435,9 +447,14 @@ int stackagg_add(struct stackagg *a, const struct stackdump_stack *s, unsigned s
         for (size_t i = 0; i < kn; i++) {
                 const struct stackdump_frame *f = kept[start + i];
                 uint32_t mod = f->module[0] ? intern(a, f->module) : ID_NONE;
+                uint32_t raw = f->raw && f->raw[0] ? intern(a, f->raw) : ID_NONE;
+                uint32_t src = f->source && f->source[0] ? intern(a, f->source) : ID_NONE;
                 frames[i] = (struct stackagg_frame) {
                         .function = a->names[key[i]].s,
                         .module = mod == ID_NONE ? "" : a->names[mod].s,
+                        .raw = raw == ID_NONE ? "" : a->names[raw].s,
+                        .source = src == ID_NONE ? "" : a->names[src].s,
+                        .inlined = f->inlined,
                         .offset = f->offset,
                         .size = f->size,
                         .has_offset = f->has_offset,

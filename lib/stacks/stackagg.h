@@ -41,6 +41,9 @@ struct stackagg_options {
 struct stackagg_frame {
         const char *function;
         const char *module;             /* "" for the kernel image */
+        const char *raw;                /* the name as printed, if function folded a clone suffix; else "" */
+        const char *source;             /* "path/file.c:NN" of a symbolized frame; else "" */
+        bool inlined;
         uint64_t offset;
         uint64_t size;
         bool has_offset;
@@ -75,6 +78,12 @@ struct stackagg_entry {
         struct stackagg_sset events;
         struct stackagg_sset caches;
         unsigned formats;               /* bit (1 << enum stackdump_format) */
+        unsigned roles;                 /* bit (1 << enum stackdump_role) */
+        uint64_t object_bytes;          /* sum of the objects' sizes where the report gave one (kmemleak) */
+        uint64_t sized;                 /* stacks that gave a size */
+        uint64_t age_min_msec;          /* youngest and oldest object age, where given (kmemleak) */
+        uint64_t age_max_msec;
+        uint64_t aged;                  /* stacks that gave an age */
 };
 
 struct stackagg_stats {

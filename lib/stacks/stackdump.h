@@ -1,11 +1,21 @@
 /* stackdump — parse kernel stack dumps out of a stream of text: console and
  * dmesg output (3.x `dump_stack`, modern x86 with <TASK>/<IRQ> and `?`
- * frames, with or without timestamps, log levels, syslog/journal or
- * /dev/kmsg prefixes), tracefs text (` => func` after `<stack trace>`), SLUB
- * `TRACE` records, and debugfs alloc_traces / sysfs alloc_calls entries, all
- * mixed in one input. Input is fed in chunks of any size; each stack is
- * handed to a callback as soon as it ends, so memory stays bounded whatever
- * the input size. */
+ * frames, arm64 `Call trace:`, ARM32 `(func) from (caller)` lines, with or
+ * without timestamps, log levels, syslog/journal or /dev/kmsg prefixes),
+ * frames symbolized by decode_stacktrace.sh or syzbot (`file.c:NN`,
+ * `[inline]`), tracefs text (` => func` after `<stack trace>`), SLUB `TRACE`
+ * records and object reports (`Allocated in`, `Freed in`), KASAN's
+ * `Allocated by task N:` / `Freed by task N:`, kmemleak reports, page_owner
+ * and page_owner_sort output, and debugfs alloc_traces / sysfs alloc_calls
+ * entries, all mixed in one input. Input is fed in chunks of any size; each
+ * stack is handed to a callback as soon as it ends, so memory stays bounded
+ * whatever the input size.
+ *
+ * The parser lives in several files, one per family of formats:
+ * stackdump.c (lines, prefixes, the state machine), stackdump_frames.c (one
+ * frame in every notation), stackdump_console.c (console context lines),
+ * stackdump_reports.c (kmemleak, SLUB object, KASAN, page_owner reports) and
+ * stackdump_tracefs.c (tracefs text, alloc_traces). */
 #pragma once
 
 #include <stdbool.h>
@@ -26,12 +36,29 @@
 #define STACKDUMP_RELEASE_MAX 128
 #define STACKDUMP_EVENT_MAX 64
 #define STACKDUMP_CACHE_MAX 96
+/* Lines inside a stack that are not understood (a mail-wrapped tail, an
+ * interleaved TRACE or hexdump line, "messages dropped") are stepped over
+ * while at most this many come in a row and a frame follows. */
+#define STACKDUMP_SKIP_MAX 2
 
 enum stackdump_format {
         STACKDUMP_FORMAT_DMESG,         /* "Call Trace:" and frames (console, dmesg, journal, SLUB TRACE) */
         STACKDUMP_FORMAT_TRACEFS,       /* "<stack trace>" and " => func" lines */
         STACKDUMP_FORMAT_ALLOC_TRACES,  /* debugfs alloc_traces entry (and stack), sysfs alloc_calls line */
+        STACKDUMP_FORMAT_KMEMLEAK,      /* "unreferenced object 0x... (size N):" ... "backtrace:" */
+        STACKDUMP_FORMAT_SLUB_OBJECT,   /* SLUB object report: "Allocated in ..." / "Freed in ..." tracks */
+        STACKDUMP_FORMAT_KASAN,         /* KASAN "Allocated by task N:" / "Freed by task N:" */
+        STACKDUMP_FORMAT_PAGE_OWNER,    /* page_owner "Page allocated via order N" and page_owner_sort "N times:" */
         _STACKDUMP_FORMAT_MAX,
+};
+
+/* What a stack is the stack of. Allocation and free stacks are different
+ * populations and must not be ranked together. */
+enum stackdump_role {
+        STACKDUMP_ROLE_STACK,           /* where something was printed or traced: a dump, a report, an event */
+        STACKDUMP_ROLE_ALLOC,           /* the allocation of an object (kmemleak, SLUB, KASAN, page_owner, TRACE alloc) */
+        STACKDUMP_ROLE_FREE,            /* the free of an object (SLUB "Freed in", KASAN "Freed by", TRACE free) */
+        _STACKDUMP_ROLE_MAX,
 };
 
 /* Bits of stackdump_context.have. */
@@ -45,6 +72,10 @@ enum {
         STACKDUMP_HAVE_CACHE     = 1u << 6,
         STACKDUMP_HAVE_PTR       = 1u << 7,
         STACKDUMP_HAVE_TIMESTAMP = 1u << 8,
+        STACKDUMP_HAVE_SIZE      = 1u << 9,     /* object_bytes: kmemleak "(size N)" */
+        STACKDUMP_HAVE_AGE       = 1u << 10,    /* age_msec: kmemleak "(age 12.345s)", SLUB "age=" (jiffies, as printed) */
+        STACKDUMP_HAVE_JIFFIES   = 1u << 11,    /* jiffies at allocation: kmemleak "jiffies N" */
+        STACKDUMP_HAVE_ORDER     = 1u << 12,    /* page_order: page_owner "order N" */
 };
 
 /* Where a stack came from, as far as the lines around it say. */
@@ -59,27 +90,38 @@ struct stackdump_context {
         char cache[STACKDUMP_CACHE_MAX];        /* SLUB TRACE cache, tracefs name= */
         uint64_t ptr;                           /* SLUB TRACE object, tracefs ptr= (hashed) */
         uint64_t timestamp_nsec;                /* printk or trace timestamp */
+        uint64_t object_bytes;
+        uint64_t age_msec;
+        uint64_t jiffies;
+        uint32_t page_order;
 };
 
 struct stackdump_frame {
         const char *function;   /* symbol, or the address text when unresolved; never NULL */
         const char *module;     /* "" for the kernel image */
+        const char *raw;        /* the symbol as printed when function folded a suffix
+                                 * (".cold", ".isra.N", ".constprop.N", ".part.N"); else "" */
+        const char *source;     /* "path/file.c:NN" of a symbolized frame; else "" */
         uint64_t offset;        /* +0x<offset>/0x<size>, when has_offset */
         uint64_t size;          /* 0 when the dump gave only +0x<offset> */
         uint64_t address;       /* [<address>] or (address), when has_address */
         bool has_offset;
         bool has_address;
         bool unreliable;        /* "? func": a stale return address the unwinder found */
+        bool inlined;           /* "func file.c:NN [inline]": inlined into the next frame */
 };
 
 struct stackdump_stack {
         enum stackdump_format format;
+        enum stackdump_role role;
         uint64_t line;          /* 1-based line where the dump starts (its header, if any) */
         uint64_t weight;        /* 1 per dump; the object count of an alloc_traces entry */
         struct stackdump_context ctx;
         const struct stackdump_frame *frames;   /* innermost first, as printed */
         size_t n_frames;
         size_t n_frames_dropped;                /* past STACKDUMP_FRAMES_MAX */
+        uint64_t n_lines_skipped;               /* lines inside it stepped over (reported as -ENOMSG) */
+        bool incomplete;                        /* printk dropped messages inside it */
 };
 
 /* A symbol as printed by %pS: "name+0xoff/0xsize [module]", pointers into
@@ -100,8 +142,10 @@ struct stackdump_symbol {
 typedef int (*stackdump_stack_fn)(const struct stackdump_stack *s, void *userdata);
 
 /* Called for each line that could not be used: -E2BIG (longer than
- * STACKDUMP_LINE_MAX) or -EBADMSG (contains a NUL byte). The line is
- * skipped; the parse goes on. */
+ * STACKDUMP_LINE_MAX) or -EBADMSG (contains a NUL byte), which end a stack
+ * in progress; -ENOMSG (a line inside a stack that is not part of it, stepped
+ * over) and -EPIPE (printk dropped messages inside a stack), after which the
+ * stack goes on. The parse goes on in every case. */
 typedef void (*stackdump_error_fn)(uint64_t line, int error, void *userdata);
 
 struct stackdump_parser;
@@ -129,6 +173,9 @@ uint64_t stackdump_parser_lines(const struct stackdump_parser *p);
 /* Lines reported to on_error so far. */
 uint64_t stackdump_parser_errors(const struct stackdump_parser *p);
 
+/* Stacks reported so far. */
+uint64_t stackdump_parser_stacks(const struct stackdump_parser *p);
+
 /* Parse a whole buffer: new + feed + finish + free. */
 int stackdump_parse(const char *buf, size_t len, stackdump_stack_fn on_stack, stackdump_error_fn on_error,
                     void *userdata);
@@ -142,5 +189,17 @@ int stackdump_parse_symbol(const char *s, size_t len, struct stackdump_symbol *r
 /* Short English text for an error given to stackdump_error_fn. */
 const char *stackdump_error_message(int error);
 
-/* "dmesg", "tracefs", "alloc_traces". */
+/* "dmesg", "tracefs", "alloc_traces", "kmemleak", "slub_object", "kasan", "page_owner". */
 const char *stackdump_format_name(enum stackdump_format f);
+
+/* One line naming every format the parser looks for, with an example of
+ * each, for a "no stack found" message. */
+const char *stackdump_formats_looked_for(void);
+
+/* "stack", "allocation", "free". */
+const char *stackdump_role_name(enum stackdump_role r);
+
+/* The function name without the compiler's clone suffixes (".cold",
+ * ".isra.N", ".constprop.N", ".part.N", ".lto_priv.N", ".llvm.N"): the
+ * length of the name that is left (at least 1). */
+size_t stackdump_fold_length(const char *name, size_t len);

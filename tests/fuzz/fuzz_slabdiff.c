@@ -22,6 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         __builtin_trap();
                 if (a.has_meminfo && b.has_meminfo)
                         (void) slabdiff_accounting(&d, &a.meminfo, &b.meminfo, &acc);
+                struct slabdiff_mismatch m;
+                int n = slabdiff_mismatch(&a, &b, a.has_meminfo ? &a.meminfo : NULL, b.has_meminfo ? &b.meminfo : NULL,
+                                          &d, &m);
+                if (n < 0 || n > 3 || m.shared_caches > m.all_caches)
+                        __builtin_trap();
                 slabdiff_done(&d);
         }
         slabdiff_snapshot_done(&a);

@@ -1,5 +1,8 @@
 /* Fuzz the stack dump parser and the aggregator behind it: any bytes, cut
- * into chunks anywhere, must give stacks within bounds or line errors. */
+ * into chunks anywhere, must give stacks within bounds or line errors. The
+ * seeds cover every format: console, symbolized, ARM32, kmemleak, SLUB
+ * object reports, KASAN, page_owner(_sort), tracefs, alloc_traces, and the
+ * malformed variants. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,17 +14,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int on_stack(const struct stackdump_stack *s, void *userdata) {
-        if (s->n_frames == 0 || s->n_frames > STACKDUMP_FRAMES_MAX || s->line == 0)
+        if (s->n_frames == 0 || s->n_frames > STACKDUMP_FRAMES_MAX || s->line == 0 ||
+            (unsigned) s->format >= _STACKDUMP_FORMAT_MAX || (unsigned) s->role >= _STACKDUMP_ROLE_MAX ||
+            s->weight == 0 || s->n_lines_skipped > s->line + 1000000)
                 __builtin_trap();
-        for (size_t i = 0; i < s->n_frames; i++)
-                if (!s->frames[i].function || !s->frames[i].module || !s->frames[i].function[0])
+        for (size_t i = 0; i < s->n_frames; i++) {
+                const struct stackdump_frame *f = &s->frames[i];
+                if (!f->function || !f->module || !f->function[0] || !f->raw || !f->source)
                         __builtin_trap();
+                if (f->raw[0] && stackdump_fold_length(f->raw, strlen(f->raw)) != strlen(f->function))
+                        __builtin_trap();
+        }
         return stackagg_add(userdata, s, 0);
 }
 
 static void on_error(uint64_t line, int error, void *userdata) {
         (void) userdata;
-        if (line == 0 || (error != -E2BIG && error != -EBADMSG))
+        if (line == 0 || (error != -E2BIG && error != -EBADMSG && error != -ENOMSG && error != -EPIPE))
                 __builtin_trap();
 }
 

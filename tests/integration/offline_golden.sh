@@ -78,6 +78,20 @@ check diff-seed-all.txt diff -a "$seed/slabinfo" slabdiff/seed-later.slabinfo
 check diff-seed-snapshots.txt diff -n 3 slabdiff/seed.snapshot slabdiff/seed-later.snapshot
 check diff-seed-snapshots.json diff --json slabdiff/seed.snapshot slabdiff/seed-later.snapshot
 check diff-meminfo.txt diff "$seed/meminfo" slabdiff/seed-later.meminfo
+# diff on real pastes: a grep without the header, vendor columns after
+# slabdata, slabinfo 1.1 of 2.4 kernels, two different machines.
+p=slabdiff-pastes
+check diff-grep.txt diff $p/grep-kmalloc-before.txt $p/grep-kmalloc-after.txt
+check diff-vendor-columns.txt diff -n 3 $p/vendor-columns-before.slabinfo $p/vendor-columns-after.slabinfo
+check diff-slabinfo-1.1.txt diff $p/slabinfo-1.1-before.txt $p/slabinfo-1.1-after.txt
+check diff-other-machine.txt diff -n 3 slabdiff/seed.snapshot $p/other-machine.snapshot
+check diff-other-machine.json diff --json -n 1 slabdiff/seed.snapshot $p/other-machine.snapshot
+expect_exit 1 diff-all-rejected diff $p/all-rejected.slabinfo "$seed/slabinfo"
+if grep -q "every slabinfo line was rejected" "$tmp/diff-all-rejected.stderr"; then
+        echo "ok   diff-all-rejected message"
+else
+        echo "FAIL diff-all-rejected message"; cat "$tmp/diff-all-rejected.stderr"; failed=1
+fi
 
 # stacks: the seed's three dumps, every view.
 check stacks-seed.txt stacks "$seed/call_traces.txt"
@@ -98,6 +112,56 @@ check stacks-tracefs.txt stacks linux-6.18-x86_64/tracefs-inode_cache-pipes.txt
 check stacks-tracefs-tree.txt stacks --tree linux-6.18-x86_64/tracefs-inode_cache-pipes.txt
 check stacks-alloc_traces.txt stacks --noise kmalloc_reserve callsites/alloc_traces-6.1
 check stacks-alloc_traces-from.json stacks --json --tree --from __alloc_skb callsites/alloc_traces-6.1
+
+# The reports people paste (tests/fixtures/reports/), each format on its own
+# and all of them together, allocation and free stacks ranked apart.
+check stacks-kmemleak.txt stacks reports/kmemleak-6.6-x86_64.txt reports/kmemleak-4.19-arm-hashed.txt \
+        reports/kmemleak-5.10-arm64-dmesg.txt
+check stacks-kmemleak-tree-from.txt stacks --tree --from 'leaky_*' reports/kmemleak-6.6-x86_64.txt
+check stacks-kmemleak-folded.txt stacks --folded reports/kmemleak-6.6-x86_64.txt reports/kmemleak-4.19-arm-hashed.txt
+check stacks-kasan-syzbot.txt stacks reports/kasan-syzbot-6.8-x86_64.txt
+check stacks-decode_stacktrace.txt stacks reports/x86-6.1-decode_stacktrace.txt
+check stacks-arm.txt stacks reports/arm-5.10-unwind.dmesg reports/arm-3.4-backtrace.dmesg
+check stacks-slub-objects.txt stacks reports/slub-objects-remaining-6.1.txt reports/slub-info-3.10-arm.txt
+check stacks-slub-objects-tree.txt stacks --tree reports/slub-objects-remaining-6.1.txt
+check stacks-page_owner.txt stacks reports/page_owner-6.1.txt reports/page_owner_sort-6.1.txt
+check stacks-reports.json stacks --json -n 2 reports/kmemleak-6.6-x86_64.txt reports/kasan-syzbot-6.8-x86_64.txt \
+        reports/slub-objects-remaining-6.1.txt reports/page_owner_sort-6.1.txt
+check stacks-reports-folded.txt stacks --folded reports/kasan-syzbot-6.8-x86_64.txt \
+        reports/slub-objects-remaining-6.1.txt
+# Malformed: wrapped, interleaved, dropped messages, truncated; the same
+# boot's log pasted twice with an overlap; a kmemleak file read twice.
+check stacks-malformed.txt stacks malformed/x86-6.6-wrapped-interleaved.dmesg
+check stacks-overlap.txt stacks malformed/x86-6.6-boot1.dmesg malformed/x86-6.6-boot1-later.dmesg
+check stacks-kmemleak-twice.txt stacks reports/kmemleak-6.6-x86_64.txt reports/kmemleak-6.6-x86_64.txt
+check stacks-kmemleak-console-too.txt stacks reports/kmemleak-6.6-x86_64.txt reports/kmemleak-6.6-x86_64-console.dmesg
+if grep -q "malformed/x86-6.6-wrapped-interleaved.dmesg:8: line inside a stack not understood" \
+        "$tmp/stacks-malformed.txt.stderr"; then
+        echo "ok   malformed message"
+else
+        echo "FAIL malformed message"; cat "$tmp/stacks-malformed.txt.stderr"; failed=1
+fi
+
+# Nothing found is not success: exit 4, and the formats looked for are named.
+expect_exit 4 no-stack stacks malformed/nothing.log
+if grep -q "no stack found in 3 lines. Looked for: .*kmemleak" "$tmp/no-stack.stderr" && [ ! -s "$tmp/no-stack" ] ||
+        grep -q "^0 stacks" "$tmp/no-stack"; then
+        echo "ok   no-stack message"
+else
+        echo "FAIL no-stack message"; cat "$tmp/no-stack.stderr"; failed=1
+fi
+expect_exit 4 no-stack-json stacks --json malformed/nothing.log
+if grep -q '"formats_looked_for":' "$tmp/no-stack-json"; then
+        echo "ok   no-stack json"
+else
+        echo "FAIL no-stack json"; cat "$tmp/no-stack-json"; failed=1
+fi
+# --json is one document on one line.
+if [ "$(wc -l <"$golden/stacks-reports.json")" -eq 1 ]; then
+        echo "ok   json one line"
+else
+        echo "FAIL json one line"; failed=1
+fi
 
 # The same input through stdin, gzip and xz.
 (cd "$FIXTURES" && "$SLABWATCHCTL" stacks - <"$seed/call_traces.txt") >"$tmp/stdin" 2>&1
@@ -143,8 +207,8 @@ if grep -q "long.txt:3: line too long" "$tmp/long-line.stderr"; then
 else
         echo "FAIL long-line message"; cat "$tmp/long-line.stderr"; failed=1
 fi
-expect_exit 0 garbage stacks synthetic/garbage.bin
-expect_exit 0 empty stacks /dev/null
+expect_exit 4 garbage stacks synthetic/garbage.bin
+expect_exit 4 empty stacks /dev/null
 expect_exit 1 missing-file stacks no/such/file
 expect_exit 2 no-args stacks
 expect_exit 2 tree-and-folded stacks --tree --folded "$seed/call_traces.txt"

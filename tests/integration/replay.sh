@@ -141,6 +141,43 @@ expect garbage-xz 1 replay "$tmp/magic.xz" && stderr_has garbage-xz "corrupt or 
 expect missing 1 replay "$tmp/no/such.log" && stderr_has missing "$tmp/no/such.log"
 expect empty 1 replay /dev/null && stderr_has empty "no sample found"
 
+# Logs from small devices: busybox date has no %N ("@ 1796164986.%N"),
+# serial console captures have \r\n and kernel messages in between. Both
+# must replay (the kmalloc-8192 growth in them trips) with one warning each.
+small="$FIXTURES/replay"
+if expect busybox 0 replay "$small/busybox.log"; then
+        stderr_has busybox "this date does not know %N (busybox); whole seconds used"
+        grep -q "trip     kmalloc-8192" "$tmp/busybox.out" && ok "busybox: kmalloc-8192 trips" ||
+                not_ok "busybox: no trip of kmalloc-8192"
+        [ "$(grep -c "does not know" "$tmp/busybox.err")" -eq 1 ] && ok "busybox: warned once" ||
+                not_ok "busybox: warned more than once"
+fi
+if expect serial-console 0 replay "$small/serial-console.log"; then
+        stderr_has serial-console "kernel messages inside the samples (a serial console?) left out"
+        grep -q "^60 samples" "$tmp/serial-console.out" && ok "serial-console: 60 samples" ||
+                not_ok "serial-console: samples lost"
+        grep -q "trip     kmalloc-8192" "$tmp/serial-console.out" && ok "serial-console: kmalloc-8192 trips" ||
+                not_ok "serial-console: no trip of kmalloc-8192"
+        grep -q "malformed" "$tmp/serial-console.err" && not_ok "serial-console: malformed lines" ||
+                ok "serial-console: no malformed line"
+fi
+# A tester's cat by hand: three samples hours apart give the growth so far,
+# not "no steady memory growth".
+if expect few-samples 0 replay "$small/few-samples.log"; then
+        grep -q "too few samples for a trend test (3; 8 are needed); growth so far" "$tmp/few-samples.out" &&
+                ok "few-samples: says so" || not_ok "few-samples: no growth so far"
+        grep -Eq "kmalloc-8192 +\+2100 objs +\+16.4 MiB +\+300.0 objs/h" "$tmp/few-samples.out" &&
+                ok "few-samples: kmalloc-8192 rate" || not_ok "few-samples: kmalloc-8192 rate"
+        grep -q "verdict at the end: not decided, too few samples" "$tmp/few-samples.out" &&
+                ok "few-samples: verdict not decided" || not_ok "few-samples: verdict decided"
+fi
+if expect few-samples-json 0 replay --json "$small/few-samples.log"; then
+        grep -q '"event":"growth_so_far".*"cache":"kmalloc-8192","delta_active_objs":2100' "$tmp/few-samples-json.out" &&
+                ok "few-samples-json: growth_so_far" || not_ok "few-samples-json: no growth_so_far"
+        [ "$(wc -l <"$tmp/few-samples-json.out")" -eq 2 ] && ok "few-samples-json: one object per line" ||
+                not_ok "few-samples-json: not one object per line"
+fi
+
 # Bad arguments: exit 2 with the usage.
 expect no-log 2 replay && stderr_has no-log "Usage: slabwatchctl replay"
 expect two-logs 2 replay "$log" "$log"

@@ -230,6 +230,98 @@ START_TEST(limits_huge_numbers) {
 }
 END_TEST
 
+START_TEST(pastes_headerless_grep) {
+        struct slabdiff_snapshot *old = load("slabdiff-pastes/grep-kmalloc-before.txt");
+        struct slabdiff_snapshot *new = load("slabdiff-pastes/grep-kmalloc-after.txt");
+        ck_assert(old->has_slabinfo);
+        ck_assert(old->slabinfo_headerless);
+        ck_assert_uint_eq(old->slabinfo.n_caches, 26);
+        ck_assert_uint_eq(old->slabinfo.n_bad_lines, 0);
+        struct slabdiff d = {};
+        ck_assert_int_eq(slabdiff_compute(&old->slabinfo, &new->slabinfo, 4096, &d), 0);
+        ck_assert_str_eq(d.caches[0].name, "kmalloc-8192");
+        ck_assert_int_eq(d.caches[0].delta_active_objs, 1200);
+        struct slabdiff_mismatch m;
+        ck_assert_int_eq(slabdiff_mismatch(old, new, NULL, NULL, &d, &m), 0);
+        slabdiff_done(&d);
+        unload(old);
+        unload(new);
+}
+END_TEST
+
+START_TEST(pastes_vendor_columns) {
+        struct slabdiff_snapshot *s = load("slabdiff-pastes/vendor-columns-after.slabinfo");
+        ck_assert_uint_eq(s->slabinfo.n_bad_lines, 0);
+        const struct slabinfo_cache *c = slabinfo_find(&s->slabinfo, "kmalloc-8192");
+        ck_assert_ptr_nonnull(c);
+        ck_assert_uint_eq(c->active_objs, 1236);
+        unload(s);
+        /* Still a line: a section must start with ':' */
+        static const char bad[] = "slabinfo - version: 2.1\n"
+                                  "a 1 1 8 1 1 : tunables 0 0 0 : slabdata 1 1 0 junk\n";
+        struct slabdiff_snapshot t = {};
+        ck_assert_int_eq(slabdiff_snapshot_parse(bad, sizeof bad - 1, &t), 0);
+        ck_assert_uint_eq(t.slabinfo.n_caches, 0);
+        ck_assert_uint_eq(t.slabinfo.n_bad_lines, 1);
+        slabdiff_snapshot_done(&t);
+}
+END_TEST
+
+START_TEST(pastes_slabinfo_1_1) {
+        struct slabdiff_snapshot *old = load("slabdiff-pastes/slabinfo-1.1-before.txt");
+        struct slabdiff_snapshot *new = load("slabdiff-pastes/slabinfo-1.1-after.txt");
+        ck_assert_uint_eq(old->slabinfo.version_major, 1);
+        ck_assert_uint_eq(old->slabinfo.n_caches, 12);
+        ck_assert_uint_eq(old->slabinfo.n_bad_lines, 0);
+        const struct slabinfo_cache *c = slabinfo_find(&new->slabinfo, "size-8192");
+        ck_assert_ptr_nonnull(c);
+        ck_assert_uint_eq(c->active_objs, 512);
+        ck_assert_uint_eq(c->pagesperslab, 2);
+        ck_assert_uint_eq(c->objperslab, 1);
+        ck_assert_uint_eq(c->limit, 0);
+        c = slabinfo_find(&new->slabinfo, "inode_cache");
+        ck_assert_uint_eq(c->limit, 124);
+        ck_assert_uint_eq(c->batchcount, 62);
+        struct slabdiff d = {};
+        ck_assert_int_eq(slabdiff_compute(&old->slabinfo, &new->slabinfo, 4096, &d), 0);
+        ck_assert_str_eq(d.caches[0].name, "size-8192");
+        ck_assert_int_eq(d.caches[0].delta_bytes, 508 * 2 * 4096);
+        slabdiff_done(&d);
+        unload(old);
+        unload(new);
+}
+END_TEST
+
+START_TEST(pastes_other_machine_and_all_rejected) {
+        struct slabdiff_snapshot *old = load("slabdiff/seed.snapshot");
+        struct slabdiff_snapshot *new = load("slabdiff-pastes/other-machine.snapshot");
+        struct slabdiff d = {};
+        ck_assert_int_eq(slabdiff_compute(&old->slabinfo, &new->slabinfo, 4096, &d), 0);
+        struct slabdiff_mismatch m;
+        ck_assert_int_eq(slabdiff_mismatch(old, new, &old->meminfo, &new->meminfo, &d, &m), 2);
+        ck_assert(m.mem_total);
+        ck_assert_uint_ne(m.old_mem_total_kib, m.new_mem_total_kib);
+        ck_assert(m.caches);
+        ck_assert(!m.version);
+        /* The same machine later is no mismatch. */
+        struct slabdiff_snapshot *later = load("slabdiff/seed-later.snapshot");
+        struct slabdiff d2 = {};
+        ck_assert_int_eq(slabdiff_compute(&old->slabinfo, &later->slabinfo, 4096, &d2), 0);
+        ck_assert_int_eq(slabdiff_mismatch(old, later, &old->meminfo, &later->meminfo, &d2, &m), 0);
+        slabdiff_done(&d);
+        slabdiff_done(&d2);
+        unload(old);
+        unload(new);
+        unload(later);
+
+        struct slabdiff_snapshot *bad = load("slabdiff-pastes/all-rejected.slabinfo");
+        ck_assert(bad->has_slabinfo);
+        ck_assert_uint_eq(bad->slabinfo.n_caches, 0);
+        ck_assert_uint_eq(bad->slabinfo.n_bad_lines, 2);
+        unload(bad);
+}
+END_TEST
+
 static Suite *slabdiff_suite(void) {
         Suite *s = suite_create("slabdiff");
         TCase *tc = tcase_create("diff");
@@ -238,6 +330,10 @@ static Suite *slabdiff_suite(void) {
         tcase_add_test(tc, combined_snapshots_and_accounting);
         tcase_add_test(tc, meminfo_only_and_order);
         tcase_add_test(tc, page_size_guess);
+        tcase_add_test(tc, pastes_headerless_grep);
+        tcase_add_test(tc, pastes_vendor_columns);
+        tcase_add_test(tc, pastes_slabinfo_1_1);
+        tcase_add_test(tc, pastes_other_machine_and_all_rejected);
         suite_add_tcase(s, tc);
         tc = tcase_create("limits");
         tcase_add_test(tc, limits_not_a_snapshot);

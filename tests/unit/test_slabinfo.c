@@ -208,9 +208,14 @@ START_TEST(incremental_equals_fresh) {
 END_TEST
 
 START_TEST(unknown_version) {
-        const char text[] = "slabinfo - version: 1.1\nabc 1 2 8 1 1 1 : 0 0\n";
+        const char text[] = "slabinfo - version: 3.0\nabc 1 2 8 1 1 1 : 0 0\n";
         struct slabinfo s = {};
         ck_assert_int_eq(slabinfo_parse(text, sizeof text - 1, &s), -EINVAL);
+        /* 1.1 (2.4 kernels): its own columns, objperslab derived */
+        const char v1[] = "slabinfo - version: 1.1\nabc 1 2 8 1 1 1 : 0 0\n";
+        ck_assert_int_eq(slabinfo_parse(v1, sizeof v1 - 1, &s), 0);
+        ck_assert_uint_eq(s.n_caches, 1);
+        ck_assert_uint_eq(s.caches[0].objperslab, 2);
         slabinfo_done(&s);
 }
 END_TEST

@@ -301,6 +301,54 @@ START_TEST(limits) {
 }
 END_TEST
 
+START_TEST(small_devices) {
+        /* busybox date: "@ N.%N", whole seconds, told once */
+        uint64_t t;
+        ck_assert_int_eq(slablog_parse_mark("@ 1796164986.%N", 15, &t), 1);
+        ck_assert_uint_eq(t, 1796164986000000ull);
+        ck_assert_int_eq(slablog_parse_mark("@ 1796164986.%N\r\n", 17, &t), 1);
+        ck_assert_int_eq(slablog_parse_mark("@ 1796164986.%Nx", 16, &t), -EINVAL);
+        ck_assert_int_eq(slablog_parse_mark("@ 1796164986.%", 14, &t), -EINVAL);
+        static const char busybox[] = "@ 100.%N\nSlab: 1 kB\n@ 110.%N\nSlab: 2 kB\n";
+        struct got g = {};
+        ck_assert_int_eq(read_log(busybox, sizeof busybox - 1, 3, 0, &g), 0);
+        ck_assert_uint_eq(g.n, 2);
+        ck_assert_uint_eq(g.t[1], 110000000ull);
+        ck_assert_uint_eq(g.n_errors, 1);
+        ck_assert_int_eq(g.error[0], SLABLOG_WARN_WHOLE_SECONDS);
+        ck_assert_uint_eq(g.error_line[0], 1);
+        got_free(&g);
+
+        /* A serial console: \r\n, and kernel messages between the lines are left out. */
+        static const char serial[] =
+                "@ 100\r\n"
+                "MemTotal: 10 kB\r\n"
+                "[   12.345678] usb 1-1: new device\r\n"
+                "Slab: 1 kB\r\n"
+                "slabinfo - version: 2.1\r\n"
+                "<6>[   12.400000] leaky: refill\r\n"
+                "a 1 1 8 1 1 : tunables 0 0 0 : slabdata 1 1 0\r\n"
+                "@ 110\r\n"
+                "MemTotal: 10 kB\r\n";
+        memset(&g, 0, sizeof g);
+        ck_assert_int_eq(read_log(serial, sizeof serial - 1, 7, 0, &g), 0);
+        ck_assert_uint_eq(g.n, 2);
+        ck_assert_str_eq(g.meminfo[0], "MemTotal: 10 kB\r\nSlab: 1 kB\r\n");
+        ck_assert_str_eq(g.slabinfo[0], "slabinfo - version: 2.1\r\na 1 1 8 1 1 : tunables 0 0 0 : slabdata 1 1 0\r\n");
+        struct slabinfo si = {};
+        ck_assert_int_eq(slabinfo_parse(g.slabinfo[0], strlen(g.slabinfo[0]), &si), 0);
+        ck_assert_uint_eq(si.n_caches, 1);
+        ck_assert_uint_eq(si.n_bad_lines, 0);
+        slabinfo_done(&si);
+        struct meminfo mi = {};
+        ck_assert_int_eq(meminfo_parse(g.meminfo[0], strlen(g.meminfo[0]), &mi), 0);
+        ck_assert_uint_eq(mi.n_bad_lines, 0);
+        ck_assert_uint_eq(g.n_errors, 1);
+        ck_assert_int_eq(g.error[0], SLABLOG_WARN_CONSOLE);
+        got_free(&g);
+}
+END_TEST
+
 static Suite *slablog_suite(void) {
         Suite *s = suite_create("slablog");
         TCase *tc = tcase_create("read");
@@ -309,6 +357,7 @@ static Suite *slablog_suite(void) {
         tcase_add_test(tc, callback_stops);
         tcase_add_test(tc, split);
         tcase_add_test(tc, marks);
+        tcase_add_test(tc, small_devices);
         suite_add_tcase(s, tc);
         TCase *lim = tcase_create("limits");
         tcase_add_test(lim, too_big);
