@@ -47,7 +47,7 @@ static const struct config_rule default_rules[] = {
                 .objects_per_min = 30,
                 .significance = 8,
                 .steady_for_usec = 3 * USEC_PER_HOUR,
-                .min_trend = 0.5,
+                .min_trend = 0.8,
         },
         /* Every other cache: a steady rise of half an object per second. */
         {
@@ -59,7 +59,7 @@ static const struct config_rule default_rules[] = {
                 .steady_for_usec = 15 * USEC_PER_MIN,
                 .fast_for_usec = 3 * USEC_PER_MIN,
                 .fast_exhaust_usec = 120 * USEC_PER_DAY,
-                .min_trend = 0.5,
+                .min_trend = 0.8,
         },
 };
 

@@ -54,6 +54,46 @@ static double floor_trend(const double *t, const double *f, size_t first, size_t
         return g.trend;
 }
 
+/* Where the rise began: the bucket that best splits S over [first, last]
+ * into a flat stretch and a straight rise (the least squared error of both
+ * pieces, each fitted on its own). A leak that starts in the middle of the
+ * window starts there, not at the window's lowest point an hour ago. */
+static size_t hinge_start(const double *t_sec, const double *s, size_t first, size_t last) {
+        /* Suffix sums of the line piece, over [k, last]. */
+        double st[FLOOR_POINTS_MAX + 1], ss[FLOOR_POINTS_MAX + 1], stt[FLOOR_POINTS_MAX + 1],
+                sss[FLOOR_POINTS_MAX + 1], sts[FLOOR_POINTS_MAX + 1];
+        double t0 = t_sec[first];
+        st[last + 1] = ss[last + 1] = stt[last + 1] = sss[last + 1] = sts[last + 1] = 0;
+        for (size_t i = last + 1; i-- > first;) {
+                double x = t_sec[i] - t0, y = s[i];
+                st[i] = st[i + 1] + x;
+                ss[i] = ss[i + 1] + y;
+                stt[i] = stt[i + 1] + x * x;
+                sss[i] = sss[i + 1] + y * y;
+                sts[i] = sts[i + 1] + x * y;
+        }
+        size_t best = first;
+        double best_sse = INFINITY, fs = 0, fss = 0;
+        for (size_t k = first; k + 2 <= last; k++) {
+                /* Flat piece [first, k]: around its mean. */
+                fs += s[k];
+                fss += s[k] * s[k];
+                double m = (double) (k - first + 1);
+                double flat = fss - fs * fs / m;
+                /* Line piece [k, last]: least squares. */
+                double q = (double) (last - k + 1);
+                double sxx = stt[k] - st[k] * st[k] / q, syy = sss[k] - ss[k] * ss[k] / q;
+                double sxy = sts[k] - st[k] * ss[k] / q;
+                double line = sxx > 0 ? syy - sxy * sxy / sxx : syy;
+                double sse = flat + (line > 0 ? line : 0);
+                if (sse < best_sse) {
+                        best_sse = sse;
+                        best = k;
+                }
+        }
+        return best;
+}
+
 int floor_test(const double *t_sec, const double *f, size_t n, double granularity, double floor_min,
                double hold_sec, struct floor_result *ret) {
         double s[FLOOR_POINTS_MAX], scratch[FLOOR_POINTS_MAX];
@@ -82,15 +122,26 @@ int floor_test(const double *t_sec, const double *f, size_t n, double granularit
 
         r.noise = max2(floor_noise(f + first, r.n, scratch), granularity);
 
-        /* Suffix minima, and the last bucket still within the noise of the
-         * lowest floor: where the rise began (a flat, noisy stretch before
-         * it is not part of it). */
+        /* Suffix minima; the newest bucket whose level has been kept for
+         * hold_sec. */
         s[n - 1] = f[n - 1];
         for (size_t i = n - 1; i-- > first;)
                 s[i] = f[i] < s[i + 1] ? f[i] : s[i + 1];
+        size_t last = n - 1;
+        while (last > first && t_sec[last] > t_sec[n - 1] - hold_sec)
+                last--;
+
+        /* Where the rise began: the best split into flat and rising, or the
+         * last bucket still within the noise of the lowest floor if later
+         * (a flat, noisy stretch before the rise is not part of it). */
         size_t start = first;
-        while (start + 1 < n && s[start + 1] <= s[first] + r.noise)
+        while (start + 1 < last && s[start + 1] <= s[first] + r.noise)
                 start++;
+        if (last >= first + 2) {
+                size_t k = hinge_start(t_sec, s, first, last);
+                if (k > start)
+                        start = k;
+        }
 
         /* Where the rise is measured from: the lowest floor, or the median
          * floor before the rise began, or the caller's minimum. */
@@ -101,10 +152,6 @@ int floor_test(const double *t_sec, const double *f, size_t n, double granularit
         }
         base = max2(base, floor_min);
 
-        /* The newest bucket whose level has been kept for hold_sec. */
-        size_t last = n - 1;
-        while (last > start && t_sec[last] > t_sec[n - 1] - hold_sec)
-                last--;
         r.level = s[last];
         r.base = base;
         r.rise = max2(r.level - base, 0);

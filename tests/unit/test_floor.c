@@ -57,10 +57,10 @@ START_TEST(step_is_not_steady) {
 END_TEST
 
 START_TEST(plateau_is_not_steady) {
+        /* Grew for 20 minutes, flat for 40: nothing of it recent. */
         struct floor_result r = judge(N, plateau, 1, 0);
-        ck_assert(r.rise > 1000);
-        ck_assert(!r.steady); /* all of it in the first half, none of it recent */
-        ck_assert(r.late_share < FLOOR_LATE_SHARE_MIN);
+        ck_assert(!r.steady);
+        ck_assert(!r.recent || r.late_share < FLOOR_LATE_SHARE_MIN);
 }
 END_TEST
 
