@@ -337,6 +337,10 @@ START_TEST(test_status_probe_after_mount) {
         ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc")));
         ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc_name")));
         json_object_put(doc);
+        /* The manager is this test's, not a started part of the daemon's. */
+        (void) capture_manager_stop_all(fx.d->captures, "test over");
+        capture_manager_free(fx.d->captures);
+        fx.d->captures = NULL;
         fixture_done(&fx);
 }
 END_TEST
