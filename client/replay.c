@@ -19,6 +19,7 @@
 
 #include "base/config.h"
 #include "caches/engine.h"
+#include "caches/labels.h"
 #include "caches/slabdiff.h"
 #include "input.h"
 #include "memory/meminfo.h"
@@ -29,6 +30,8 @@
 
 /* Bytes of decompressed text handed to the log reader at a time. */
 #define REPLAY_CHUNK_SIZE ((size_t) 256 << 10)
+/* Exit status of a replay whose trips do not match its --labels. */
+#define REPLAY_EXIT_SCORE 5
 /* Warnings about malformed parts of the log printed before going quiet. */
 #define REPLAY_WARNINGS_MAX 20
 /* Page size assumed for a log from an unknown machine, unless the config says. */
@@ -67,11 +70,15 @@ struct replay {
         uint64_t n_events[ENGINE_EVENT_VERDICT + 1];
         unsigned warnings;
         int error;
+        /* --labels: what happened in the log, and the trips to score against it. */
+        struct labels *labels;
+        struct labels_trip *trips;
+        size_t n_trips;
 };
 
 static void usage(FILE *f) {
         fprintf(f,
-                "Usage: slabwatchctl replay LOG [-c CONFIG] [--json]\n"
+                "Usage: slabwatchctl replay LOG [-c CONFIG] [--labels FILE] [--json]\n"
                 "\n"
                 "Run a recorded slab log through the detector and print every trip,\n"
                 "re-alert, clear and verdict change with its sample time. LOG is plain,\n"
@@ -79,6 +86,9 @@ static void usage(FILE *f) {
                 "  while sleep 10; do echo \"@ $(date +%%s)\"; cat /proc/meminfo /proc/slabinfo; done >> slab.log\n"
                 "\n"
                 "  -c, --config FILE  thresholds and history from FILE (default: built in)\n"
+                "  -l, --labels FILE  score the trips against what FILE says happened (the\n"
+                "                     labels format of slabwatchctl(1)); exit 5 when a\n"
+                "                     labelled leak did not trip or anything else did\n"
                 "  -j, --json         one JSON object per line\n"
                 "  -h, --help         this text\n"
                 "\n"
@@ -164,6 +174,11 @@ static void print_human(const struct replay *rp, const struct engine_event *ev) 
 static void on_event(const struct engine_event *ev, void *userdata) {
         struct replay *rp = userdata;
         rp->n_events[ev->type]++;
+        if (rp->labels && ev->type == ENGINE_EVENT_TRIP && rp->n_trips < LABELS_TRIPS_MAX) {
+                struct labels_trip *tr = &rp->trips[rp->n_trips++];
+                tr->t = (double) ev->t_usec / 1e6;
+                snprintf(tr->cache, sizeof tr->cache, "%.*s", (int) sizeof tr->cache - 1, ev->cache);
+        }
         if (rp->json)
                 print_json(ev);
         else
@@ -454,22 +469,86 @@ static void print_summary(struct replay *rp) {
                 printf("verdict at the end: %s\n", v->text);
 }
 
+/* Score the trips against the labels; returns how many things went wrong
+ * (labelled leaks that did not trip, trips after their deadline, false trips). */
+static size_t print_score(const struct replay *rp) {
+        const struct labels *l = rp->labels;
+        struct labels_score s;
+        labels_score(l, rp->trips, rp->n_trips, &s);
+        size_t wrong = (s.must - s.tripped) + s.late + s.n_false;
+        if (rp->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "event", json_object_new_string("score"));
+                json_object_object_add(o, "recording", json_object_new_string(l->name));
+                json_object_object_add(o, "leaks", json_object_new_int64((int64_t) s.must));
+                json_object_object_add(o, "tripped", json_object_new_int64((int64_t) s.tripped));
+                json_object_object_add(o, "late", json_object_new_int64((int64_t) s.late));
+                json_object_object_add(o, "false_trips", json_object_new_int64((int64_t) s.n_false));
+                json_object_object_add(o, "allowed_trips", json_object_new_int64((int64_t) s.n_allowed));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+                return wrong;
+        }
+        printf("score against %s: %zu of %zu leaking caches tripped (%zu late), %zu false trips, %zu allowed\n",
+               l->name[0] ? l->name : "the labels", s.tripped, s.must, s.late, s.n_false, s.n_allowed);
+        for (size_t i = 0; i < l->n_leaks; i++)
+                for (size_t c = 0; c < l->leaks[i].n_caches; c++) {
+                        double lat = s.latency_sec[i][c];
+                        if (lat < 0)
+                                printf("  leak of %s (%.2g/s): not tripped\n", l->leaks[i].caches[c], l->leaks[i].rate_per_sec);
+                        else
+                                printf("  leak of %s (%.2g/s): tripped %.1f min after it began\n", l->leaks[i].caches[c],
+                                       l->leaks[i].rate_per_sec, lat / 60);
+                }
+        for (size_t i = 0; i < s.n_false && i < LABELS_TRIPS_MAX; i++)
+                printf("  false trip: %s, %.1f min into the log\n", s.false_trips[i].cache,
+                       (s.false_trips[i].t - l->start) / 60);
+        return wrong;
+}
+
+/* Read the labels file at @path into rp->labels; 0 or an exit code. */
+static int load_labels(struct replay *rp, const char *path) {
+        char *buf = NULL;
+        size_t len = 0;
+        unsigned line = 0;
+        int r = input_read_all(path, LABELS_FILE_MAX, &buf, &len);
+        rp->labels = calloc(1, sizeof *rp->labels);
+        rp->trips = calloc(LABELS_TRIPS_MAX, sizeof *rp->trips);
+        if (r >= 0 && (!rp->labels || !rp->trips))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = labels_parse(buf, len, rp->labels, &line);
+        free(buf);
+        if (r < 0) {
+                if (line > 0)
+                        fprintf(stderr, "replay: %s:%u: not a labels line (%s)\n", path, line, strerror(-r));
+                else
+                        fprintf(stderr, "replay: %s: %s\n", path, strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
 int replay_main(int argc, char **argv) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, 'j' },
+                { "labels", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct replay rp = {};
-        const char *config_path = NULL;
+        const char *config_path = NULL, *labels_path = NULL;
         int c, ret;
 
         optind = 0; /* the dispatcher may have run getopt already */
-        while ((c = getopt_long(argc, argv, "c:jh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:jl:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         config_path = optarg;
+                        break;
+                case 'l':
+                        labels_path = optarg;
                         break;
                 case 'j':
                         rp.json = true;
@@ -500,6 +579,11 @@ int replay_main(int argc, char **argv) {
                         return 1;
                 }
         }
+        if (labels_path && load_labels(&rp, labels_path) != 0) {
+                free(rp.labels);
+                free(rp.trips);
+                return 1;
+        }
         rp.page_size = rp.config.page_size ? rp.config.page_size : REPLAY_PAGE_SIZE_DEFAULT;
         rp.meminfo = calloc(1, sizeof *rp.meminfo);
         rp.first_meminfo = calloc(1, sizeof *rp.first_meminfo);
@@ -519,6 +603,10 @@ int replay_main(int argc, char **argv) {
         if (rp.n_fed > 0)
                 print_summary(&rp);
         ret = r >= 0 && rp.n_fed > 0 ? 0 : 1;
+        if (ret == 0 && rp.labels && print_score(&rp) > 0)
+                ret = REPLAY_EXIT_SCORE;
+        free(rp.labels);
+        free(rp.trips);
 
         engine_free(rp.engine);
         slabinfo_done(&rp.slabinfo);

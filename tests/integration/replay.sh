@@ -178,6 +178,27 @@ if expect few-samples-json 0 replay --json "$small/few-samples.log"; then
                 not_ok "few-samples-json: not one object per line"
 fi
 
+# --labels: the score against what happened; exit 5 when it does not match.
+labels=$FIXTURES/recordings/dev-30m.labels
+if expect labels-match 0 replay "$log" --labels "$labels"; then
+        grep -q "score against dev-30m: 2 of 2 leaking caches tripped (0 late), 0 false trips" "$tmp/labels-match.out" &&
+                ok "labels-match: score line" || not_ok "labels-match: no score line"
+fi
+sed 's/^leak \([0-9]*\) \([0-9]*\) UDP /leak \1 \2 dentry /' "$labels" > "$tmp/wrong.labels"
+if expect labels-miss 5 replay "$log" --labels "$tmp/wrong.labels"; then
+        grep -q "leak of dentry (2/s): not tripped" "$tmp/labels-miss.out" && ok "labels-miss: the missed leak named" ||
+                not_ok "labels-miss: the missed leak not named"
+        grep -q "false trip: UDP" "$tmp/labels-miss.out" && ok "labels-miss: UDP is now a false trip" ||
+                not_ok "labels-miss: UDP not counted as a false trip"
+fi
+if expect labels-json 0 replay --json "$log" --labels "$labels"; then
+        grep -q '"event":"score","recording":"dev-30m","leaks":2,"tripped":2,"late":0,"false_trips":0' \
+                "$tmp/labels-json.out" && ok "labels-json: score object" || not_ok "labels-json: no score object"
+fi
+printf 'recording x\nleak 5 1 UDP 2/s 1024B backwards\n' > "$tmp/bad.labels"
+expect labels-bad 1 replay "$log" --labels "$tmp/bad.labels" && stderr_has labels-bad "bad.labels:2: not a labels line"
+expect labels-missing 1 replay "$log" --labels "$tmp/nope.labels"
+
 # Bad arguments: exit 2 with the usage.
 expect no-log 2 replay && stderr_has no-log "Usage: slabwatchctl replay"
 expect two-logs 2 replay "$log" "$log"
