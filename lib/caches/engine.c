@@ -368,6 +368,7 @@ static size_t floor_points(struct engine *e, uint32_t id, uint64_t window_usec, 
                 width = finest;
         size_t n = 0;
         uint64_t bucket = UINT64_MAX;
+        /* window / ENGINE_FLOOR_BUCKETS wide buckets: about 61, far below FLOOR_POINTS_MAX. */
         for (int i = 0; i < got && n < FLOOR_POINTS_MAX; i++) {
                 const struct history_point *pt = &e->pts[i];
                 /* A bucket tier's point carries its last sample's time: its

@@ -13,8 +13,10 @@
  *   S[i]  the suffix minimum min(f[i..n-1]): the level the cache never went
  *         below again after t[i]. It only rises, and it rises only for growth
  *         that was kept;
- *   start the last bucket whose S is within the noise of the window's lowest
- *         floor: where the rise began;
+ *   start where the rise began: the bucket that best splits S into a flat
+ *         stretch and a straight rise (least squares of both pieces), or
+ *         the last bucket still within the noise of the lowest floor if
+ *         that is later;
  *   base  the level the rise must be measured from: the lowest floor, or the
  *         median floor before the rise began when that is higher (a cache
  *         refilling after reclaim, or after a batch was freed, is not
@@ -39,8 +41,8 @@
 
 /* Fewest buckets the test judges. */
 #define FLOOR_POINTS_MIN 4
-/* Most buckets one test takes: a day of minutes. */
-#define FLOOR_POINTS_MAX 1500
+/* Most buckets one test takes (the engine gives it about 60). */
+#define FLOOR_POINTS_MAX 256
 /* The largest jump of S may be at most this share of the rise. */
 #define FLOOR_JUMP_SHARE_MAX (1.0 / 3)
 /* At least this share of the rise must fall in the second half of its span. */
