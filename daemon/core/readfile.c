@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/path.h"
+#include "base/regfile.h"
 
 static int grow(struct readfile_buf *b, size_t max) {
         if (b->allocated >= max + 1)
@@ -28,9 +29,9 @@ int readfile_read(struct readfile_buf *b, const char *path) {
         int fd, r = 0;
 
         b->len = 0;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = regfile_open(path, NULL);
         if (fd < 0)
-                return -errno;
+                return fd;
         for (;;) {
                 if (b->len + 1 >= b->allocated && (r = grow(b, max)) < 0)
                         break;
@@ -61,9 +62,9 @@ void readfile_done(struct readfile_buf *b) {
 }
 
 int readfile_small(const char *path, char *buf, size_t size) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = regfile_open(path, NULL);
         if (fd < 0)
-                return -errno;
+                return fd;
         ssize_t n;
         do
                 n = read(fd, buf, size);

@@ -14,14 +14,17 @@ struct readfile_buf {
 };
 
 /* Read all of @path into @b, reusing its memory. Returns 0 or -errno
- * (-ENOENT, -EACCES, -EFBIG, ...). On error b->len is 0. */
+ * (-ENOENT, -EACCES, -EFBIG, -REGFILE_ENOTREG for a FIFO, socket or device:
+ * see base/regfile.h). On error b->len is 0. Never blocks: only regular
+ * files are read, and never more than b->max bytes. */
 int readfile_read(struct readfile_buf *b, const char *path);
 
 /* Free the buffer; @b may be zeroed. */
 void readfile_done(struct readfile_buf *b);
 
 /* Read a small file (sysfs attribute) into @buf (NUL-terminated, trailing
- * newline removed). -E2BIG if it does not fit. */
+ * newline removed). -E2BIG if it does not fit; a non-regular file is
+ * refused as by readfile_read(). */
 int readfile_small(const char *path, char *buf, size_t size);
 
 /* path_join() (lib/base/path.h) under its old name, for the callers in

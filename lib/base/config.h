@@ -133,7 +133,8 @@ void config_defaults(struct config *ret);
 int config_parse(const char *buf, size_t len, struct config *ret, struct config_error *ret_error);
 
 /* Read @path and config_parse() it. -errno of the read (with a message) or of
- * the parse. */
+ * the parse: -EISDIR, -REGFILE_ENOTREG (base/regfile.h) for a FIFO, socket or
+ * device — refused without blocking —, -EFBIG past CONFIG_FILE_MAX. */
 int config_load_file(const char *path, struct config *ret, struct config_error *ret_error);
 
 /* The file slabwatchd reads when no -c names one. */
