@@ -5,6 +5,10 @@
 
 /* Large enough for /proc/slabinfo on a big machine (~25 KB for 235 caches here). */
 #define READFILE_MAX_DEFAULT (16u << 20)
+/* A buffer four times larger than the last file is shrunk to twice it, not
+ * below this (the first allocation): reads stay allocation-free at steady
+ * state, and a burst does not keep its memory. */
+#define READFILE_KEEP_MIN ((size_t) 64 << 10)
 
 struct readfile_buf {
         char *data;             /* NUL-terminated after a successful read */
