@@ -18,6 +18,10 @@
 #define CONFIG_SOCKET_PATH_MAX 108
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_FILE_MAX (1024 * 1024)
+/* capture.duration, and `arm --duration` (client and daemon alike): a
+ * capture traces at least a second and at most an hour. */
+#define CONFIG_CAPTURE_DURATION_MIN_USEC (UINT64_C(1000000))
+#define CONFIG_CAPTURE_DURATION_MAX_USEC (UINT64_C(3600) * 1000000)
 
 /* Which caches a rule applies to besides its glob. */
 enum config_reclaim {
