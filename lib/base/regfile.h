@@ -17,8 +17,9 @@
 
 /* Open @path read-only (O_NONBLOCK|O_CLOEXEC|O_NOCTTY: a FIFO without a
  * writer does not block open(), a tty does not become ours) and check with
- * fstat() that it is a regular file. Returns the fd, or -errno: -EISDIR for
- * a directory, -REGFILE_ENOTREG for a FIFO, socket or device. @ret_size (may
+ * fstat() that it is a regular file (or /dev/null, which reads as an empty
+ * one). Returns the fd, or -errno: -EISDIR for a directory,
+ * -REGFILE_ENOTREG for a FIFO, socket or other device. @ret_size (may
  * be NULL) gets st_size, which /proc and /sys report as 0 or 4096 whatever
  * they hold: a hint, never a bound. */
 int regfile_open(const char *path, off_t *ret_size);
