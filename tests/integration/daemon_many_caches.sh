@@ -8,6 +8,12 @@ source "$(dirname "$0")/socket_common.bash"
 
 BOUND_KIB=$(( (128 + 64) * 1024 ))   # history bound + parse buffers, code and libraries
 
+# Under AddressSanitizer, RSS holds shadow memory and the quarantine of
+# freed blocks: the figures are printed, the bound is checked by the plain
+# build's run of this test.
+SANITIZED=0
+ldd "$SLABWATCHD" 2>/dev/null | grep -q libasan && SANITIZED=1
+
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$DAEMON_PID/status"; }
 
@@ -25,7 +31,11 @@ wait_samples 4
 rss=$(rss_kib)
 hwm=$(hwm_kib)
 echo "20,000 caches: RSS ${rss} KiB, peak ${hwm} KiB (bound ${BOUND_KIB} KiB)"
-((hwm < BOUND_KIB)) || fail "peak RSS ${hwm} KiB over the bound of ${BOUND_KIB} KiB"
+if ((SANITIZED)); then
+    echo "(AddressSanitizer build: RSS bound not checked)"
+else
+    ((hwm < BOUND_KIB)) || fail "peak RSS ${hwm} KiB over the bound of ${BOUND_KIB} KiB"
+fi
 grep -q "caches of slabinfo are not tracked: the history of all caches is bounded to 128 MiB" "$WORK/daemon.log" ||
     fail "no word about the caches left untracked"
 grep -q "further ones are suppressed" "$WORK/daemon.log" || fail "no word that malformed-line reports are suppressed"
@@ -44,5 +54,5 @@ n=$(status_field samples)
 wait_samples $((n + 3))
 after=$(rss_kib)
 echo "after the reload to shorter spans: RSS ${after} KiB"
-((after < rss / 2)) || fail "RSS ${after} KiB not given back (was ${rss} KiB)"
+((SANITIZED || after < rss / 2)) || fail "RSS ${after} KiB not given back (was ${rss} KiB)"
 kill -0 "$DAEMON_PID" || fail "daemon died"
