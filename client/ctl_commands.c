@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "base/config.h"
 #include "base/units.h"
 
 /* Chart size for `history`. */
@@ -726,6 +727,11 @@ static int arm_option(struct ctl *c, int opt, const char *arg, void *userdata) {
                 return CTL_EXIT_USAGE;
         if (ctl_parse_duration(arg, &usec) < 0 || usec == 0) {
                 ctl_error("arm: --duration takes a duration such as 60s or 5m, not \"%s\"", arg);
+                return CTL_EXIT_USAGE;
+        }
+        /* The daemon's bounds (proto.c), said before asking it. */
+        if (usec < CONFIG_CAPTURE_DURATION_MIN_USEC || usec > CONFIG_CAPTURE_DURATION_MAX_USEC) {
+                ctl_error("arm: --duration must be 1s to 1h (the bounds of capture.duration), not \"%s\"", arg);
                 return CTL_EXIT_USAGE;
         }
         req->duration_usec = usec;

@@ -236,18 +236,22 @@ int ctl_request(const struct ctl *c, const struct proto_request *req, struct ctl
         if (r != CTL_EXIT_OK)
                 return r;
         bool ok = proto_response_is_ok(reply->doc, &code, &message);
+        /* A refusal for lack of permission, whether the socket's mode or
+         * the daemon's own check says it, is exit status 3, as
+         * slabwatchctl(1) promises; other refusals are 1. */
+        int refused = !ok && code == PROTO_ERR_PERMISSION_DENIED ? CTL_EXIT_UNREACHABLE : CTL_EXIT_ERROR;
         if (c->json) {
                 /* Untouched, for scripts and jq. */
                 fwrite(reply->raw, 1, reply->raw_len, stdout);
                 fputc('\n', stdout);
-                return ok ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+                return ok ? CTL_EXIT_OK : refused;
         }
         if (!ok) {
                 ctl_error("%s", message);
                 if (code == PROTO_ERR_PERMISSION_DENIED &&
                     (proto_command_flags(req->command) & PROTO_CMD_FLAG_PRIVILEGED))
                         fprintf(stderr, "slabwatchctl: run it as root (e.g. with sudo)\n");
-                return CTL_EXIT_ERROR;
+                return refused;
         }
         *ret_data = json_object_object_get(reply->doc, "data");
         return CTL_EXIT_OK;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/regfile.h"
+
 /* Bytes that tell the formats apart; the longest magic is xz's. */
 static const uint8_t input_gzip_magic[] = { 0x1f, 0x8b };
 static const uint8_t input_xz_magic[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
@@ -49,6 +51,8 @@ const char *input_strerror(int error) {
                 return "xz data needs more decoder memory than allowed";
         case -EFBIG:
                 return "file too large";
+        case -REGFILE_ENOTREG:
+                return "not a regular file (a FIFO, socket or device); to read a pipe, give \"-\" and pipe it in";
         default:
                 return strerror(-error);
         }
@@ -108,9 +112,11 @@ int input_open(const char *path, struct input **ret_in) {
         if (strcmp(path, "-") == 0)
                 in->fd = STDIN_FILENO;
         else {
-                in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                /* A named input must be a regular file: a FIFO would block
+                 * open() and /dev/zero never end. A pipe comes as "-". */
+                in->fd = regfile_open(path, NULL);
                 if (in->fd < 0) {
-                        r = -errno;
+                        r = in->fd;
                         goto fail;
                 }
                 in->owns_fd = true;

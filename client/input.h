@@ -18,7 +18,8 @@ struct input;
 
 /* Open @path ("-": standard input, which input_close() leaves open) and
  * tell its format from its first bytes. 0 and *@ret_in, or -errno from
- * open(2)/read(2), -ENOMEM. */
+ * open(2)/read(2), -ENOMEM, -REGFILE_ENOTREG if a named @path is not a
+ * regular file (a FIFO, socket or device is refused without blocking). */
 int input_open(const char *path, struct input **ret_in);
 
 /* Close what input_open() opened and free @in; NULL is a no-op. */

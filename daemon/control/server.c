@@ -44,6 +44,7 @@ struct client {
         ev_timer idle;
         struct server_peer peer;
         enum client_state state;
+        bool counted_as_root;           /* holds one of the slots kept for root */
         uint8_t header[PROTO_HEADER_SIZE];
         size_t header_got;
         char *body;
@@ -73,11 +74,22 @@ struct server {
         void *userdata;
 
         struct client *clients;
+        unsigned root_clients;          /* of stats.clients, in root's kept slots */
         struct server_stats stats;
 };
 
 static void client_close(struct client *c);
 static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* One deadline per request and per answer: armed when the daemon starts to
+ * wait for a request (or to write an answer) and never pushed back by
+ * progress, so a client trickling a byte a second is closed as surely as
+ * one that sends nothing. */
+static void client_deadline_start(struct client *c) {
+        ev_timer_stop(c->server->loop, &c->idle);
+        ev_timer_set(&c->idle, c->server->idle_timeout, 0.);
+        ev_timer_start(c->server->loop, &c->idle);
+}
 
 static int lookup_group(const char *name, gid_t *ret_gid) {
         struct group grp, *result = NULL;
@@ -193,6 +205,7 @@ static void client_reset_read(struct client *c) {
         c->out_len = c->out_sent = 0;
         c->state = CLIENT_READ_HEADER;
         client_set_events(c, EV_READ);
+        client_deadline_start(c);
 }
 
 /* Returns false if the client was closed. */
@@ -212,7 +225,6 @@ static bool client_flush(struct client *c) {
                         return false;
                 }
                 c->out_sent += (size_t) n;
-                ev_timer_again(c->server->loop, &c->idle);
         }
         if (c->close_after_write) {
                 client_close(c);
@@ -254,6 +266,7 @@ static bool client_respond(struct client *c, json_object *doc, bool close_after)
         c->out_sent = 0;
         c->close_after_write = close_after;
         c->state = CLIENT_WRITE;
+        client_deadline_start(c);
         return client_flush(c);
 }
 
@@ -324,7 +337,6 @@ static void client_read(struct client *c) {
                                         "the request ended after %zu of %zu bytes", got, total));
                         return;
                 }
-                ev_timer_again(s->loop, &c->idle);
 
                 if (c->state == CLIENT_READ_HEADER) {
                         c->header_got += (size_t) n;
@@ -396,7 +408,8 @@ static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         (void) loop;
         (void) revents;
         c->server->stats.idle_closed++;
-        log_debug("Socket client pid %d idle for %.1fs, closing", (int) c->peer.pid, c->server->idle_timeout);
+        log_debug("Socket client pid %d: no complete %s within %.1fs, closing", (int) c->peer.pid,
+                  c->state == CLIENT_WRITE ? "answer taken" : "request", c->server->idle_timeout);
         /* A client that is not reading will not see this; one that is only
          * slow to send learns why it was cut off. */
         if (c->state != CLIENT_WRITE)
@@ -416,6 +429,8 @@ static void client_close(struct client *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->stats.clients--;
+        if (c->counted_as_root)
+                s->root_clients--;
         close(c->fd);
         free(c->body);
         free(c->out);
@@ -445,12 +460,19 @@ static void accept_one(struct server *s, int fd) {
                 close(fd);
                 return;
         }
-        if (s->stats.clients >= s->max_clients) {
-                s->stats.refused_busy++;
-                send_error_now(fd, proto_response_new_error(PROTO_ERR_TOO_MANY_CLIENTS,
-                                "too many clients (limit %u); try again", s->max_clients));
-                close(fd);
-                return;
+        /* server.max_clients bounds everyone else; root may use
+         * SERVER_ROOT_SLOTS more, so that however many connections others
+         * hold, the administrator's own slabwatchctl still gets through. */
+        bool root_slot = false;
+        if (s->stats.clients - s->root_clients >= s->max_clients) {
+                root_slot = peer.privileged && s->root_clients < SERVER_ROOT_SLOTS;
+                if (!root_slot) {
+                        s->stats.refused_busy++;
+                        send_error_now(fd, proto_response_new_error(PROTO_ERR_TOO_MANY_CLIENTS,
+                                        "too many clients (limit %u); try again", s->max_clients));
+                        close(fd);
+                        return;
+                }
         }
         struct client *c = calloc(1, sizeof *c);
         if (!c) {
@@ -461,17 +483,19 @@ static void accept_one(struct server *s, int fd) {
         c->fd = fd;
         c->peer = peer;
         c->state = CLIENT_READ_HEADER;
+        c->counted_as_root = root_slot;
         ev_io_init(&c->io, client_io_cb, fd, EV_READ);
         ev_init(&c->idle, client_idle_cb);
-        c->idle.repeat = s->idle_timeout;
         c->next = s->clients;
         if (s->clients)
                 s->clients->prev = c;
         s->clients = c;
         s->stats.clients++;
+        if (root_slot)
+                s->root_clients++;
         s->stats.accepted++;
         ev_io_start(s->loop, &c->io);
-        ev_timer_again(s->loop, &c->idle);
+        client_deadline_start(c);
 }
 
 static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -673,9 +697,9 @@ int server_listen_fd_from_systemd(int *ret_fd) {
 int server_reconfigure(struct server *s, const struct config_server *cfg) {
         if (!s || !cfg)
                 return -EINVAL;
+        /* Deadlines already running keep their length; the next request
+         * of every connection gets the new one. */
         apply_limits(s, cfg);
-        for (struct client *c = s->clients; c; c = c->next)
-                c->idle.repeat = s->idle_timeout;
         if (s->socket_path && s->group_valid && chown(s->socket_path, (uid_t) -1, s->group_gid) < 0)
                 log_warning_errno(-errno, "Cannot give group \"%s\" the socket %s", s->group, s->socket_path);
         return 0;

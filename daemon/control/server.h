@@ -6,8 +6,9 @@
  * bounded buffer, never a delayed tick. SO_PEERCRED on each connection: root
  * may do everything, members of the configured group may use the read-only
  * commands, anyone else is refused with a clear error. Limits: clients at
- * once, request size (checked from the frame header before allocating), idle
- * time. Requests are decoded and permission-checked here; the handler only
+ * once (plus SERVER_ROOT_SLOTS kept for root), request size (checked from
+ * the frame header before allocating), and one deadline per request and per
+ * answer that progress does not extend. Requests are decoded and permission-checked here; the handler only
  * builds the answer. */
 #pragma once
 
@@ -29,6 +30,9 @@
 /* After EMFILE/ENFILE, wait this long before accepting again instead of
  * spinning on a listening socket we cannot serve. */
 #define SERVER_ACCEPT_RETRY_SEC 1.0
+/* Connections root may hold beyond server.max_clients: however many slots
+ * other users' clients take, slow or not, root's own slabwatchctl gets in. */
+#define SERVER_ROOT_SLOTS 4U
 /* Supplementary groups of a peer we look at (SO_PEERGROUPS). */
 #define SERVER_PEER_GROUPS_MAX 256
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,12 @@
 
 /* At most this many malformed-slabinfo-line reports over the daemon's life,
  * so a kernel that prints an odd line every tick cannot flood the journal. */
-#define SLABINFO_BAD_REPORTS_MAX 16
+#define SLABINFO_BAD_REPORTS_MAX 16U
+/* Past those, a count of malformed lines at most once this many samples. */
+#define SLABINFO_BAD_SUMMARY_SAMPLES 60U
+/* History heap that must have been freed (caches retired) before we ask
+ * malloc to return pages to the system. */
+#define DAEMON_TRIM_SLACK_BYTES ((size_t) 4 << 20)
 /* Points of history put into a capture bundle's history.csv. */
 #define HISTORY_CSV_POINTS 4096
 
@@ -88,18 +94,62 @@ static void report_read_error(int *last, int r, const char *path, const char *co
                 log_notice("%s is readable again", path);
 }
 
+/* The first SLABINFO_BAD_REPORTS_MAX malformed lines are reported one by
+ * one; after that a count, every SLABINFO_BAD_SUMMARY_SAMPLES samples that
+ * had any, so a kernel that keeps printing garbage is neither silent nor
+ * flooding the journal. */
 static void report_bad_lines(struct daemon *d, const char *path) {
         const struct slabinfo *s = &d->slabinfo;
         d->stats.slabinfo_bad_lines += s->n_bad_lines;
-        for (size_t i = 0; i < s->n_bad_lines && i < SLABINFO_BAD_LINES_MAX; i++) {
+        size_t i = 0;
+        for (; i < s->n_bad_lines && i < SLABINFO_BAD_LINES_MAX; i++) {
                 if (d->slabinfo_bad_reported >= SLABINFO_BAD_REPORTS_MAX)
-                        return;
-                if (++d->slabinfo_bad_reported == SLABINFO_BAD_REPORTS_MAX)
-                        log_warning("Further malformed lines in %s are counted, not reported", path);
-                else
-                        log_warning_errno(s->bad_lines[i].error, "%s:%u: malformed line skipped", path,
-                                          s->bad_lines[i].line);
+                        break;
+                log_warning_errno(s->bad_lines[i].error, "%s:%u: malformed line skipped", path,
+                                  s->bad_lines[i].line);
+                if (++d->slabinfo_bad_reported == SLABINFO_BAD_REPORTS_MAX) {
+                        log_warning("%u malformed lines in %s reported; further ones are suppressed "
+                                    "and counted, with a count every %u samples",
+                                    SLABINFO_BAD_REPORTS_MAX, path, SLABINFO_BAD_SUMMARY_SAMPLES);
+                        d->slabinfo_bad_since = d->stats.samples;
+                        i++;
+                        break;
+                }
         }
+        if (d->slabinfo_bad_reported < SLABINFO_BAD_REPORTS_MAX)
+                return;
+        d->slabinfo_bad_pending += s->n_bad_lines - i;
+        if (d->slabinfo_bad_pending > 0 && d->stats.samples - d->slabinfo_bad_since >= SLABINFO_BAD_SUMMARY_SAMPLES) {
+                log_warning("%s: %" PRIu64 " malformed lines skipped (not reported one by one) in the last %" PRIu64
+                            " samples, %" PRIu64 " since start",
+                            path, d->slabinfo_bad_pending, d->stats.samples - d->slabinfo_bad_since,
+                            d->stats.slabinfo_bad_lines);
+                d->slabinfo_bad_pending = 0;
+                d->slabinfo_bad_since = d->stats.samples;
+        }
+}
+
+/* Caches left out of the history by its memory bound, said when the count
+ * changes; and the heap of retired caches given back to the system. */
+static void report_memory(struct daemon *d) {
+        size_t untracked = engine_caches_untracked(d->engine);
+        if (untracked != d->caches_untracked) {
+                if (untracked > 0)
+                        log_warning("%zu caches of slabinfo are not tracked: the history of all caches is "
+                                    "bounded to %zu MiB (%zu KiB a cache with these spans)",
+                                    untracked, ENGINE_HISTORY_BYTES_MAX >> 20,
+                                    history_series_bytes_max(history_params(engine_history(d->engine)), 2) >> 10);
+                else
+                        log_notice("Every cache of slabinfo is tracked again");
+                d->caches_untracked = untracked;
+        }
+        size_t bytes = history_memory_bytes(engine_history(d->engine));
+        if (bytes + DAEMON_TRIM_SLACK_BYTES < d->history_bytes_high) {
+                /* free() keeps small chunks in the heap: hand the pages back. */
+                (void) malloc_trim(0);
+                d->history_bytes_high = bytes;
+        } else if (bytes > d->history_bytes_high)
+                d->history_bytes_high = bytes;
 }
 
 static int count_tripped(const struct engine_cache_info *info, void *userdata) {
@@ -303,6 +353,7 @@ void daemon_sample(struct daemon *d) {
                                 on_engine_event, d);
                 if (r < 0)
                         log_warning_errno(r, "Sample at %" PRIu64 " not recorded", t_usec);
+                report_memory(d);
         }
 
         uint64_t t1 = daemon_mono_usec();

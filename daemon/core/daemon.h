@@ -62,6 +62,10 @@ struct daemon {
         int meminfo_error;
         int metrics_error;              /* last metrics textfile error, to say it once */
         unsigned slabinfo_bad_reported; /* malformed-line reports so far (bounded) */
+        uint64_t slabinfo_bad_pending;  /* malformed lines since the last summary */
+        uint64_t slabinfo_bad_since;    /* sample number the pending count starts at */
+        size_t caches_untracked;        /* last reported, to say it on change */
+        size_t history_bytes_high;      /* history heap since the last trim */
         int snapshot_error;             /* last history snapshot error, to say it once */
         uint64_t snapshot_due_usec;     /* CLOCK_MONOTONIC of the next snapshot, 0 = not yet set */
 

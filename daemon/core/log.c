@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/regfile.h"
+
 static int max_level = LOG_INFO;
 
 void log_set_max_level(int level) {
@@ -20,7 +22,7 @@ static void log_line(int level, const char *msg, int error) {
         if (getenv("JOURNAL_STREAM"))
                 snprintf(prefix, sizeof prefix, "<%d>", level);
         if (error)
-                fprintf(stderr, "%s%s: %s\n", prefix, msg, strerror(error));
+                fprintf(stderr, "%s%s: %s\n", prefix, msg, regfile_strerror(-error));
         else
                 fprintf(stderr, "%s%s\n", prefix, msg);
 }

@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/path.h"
+#include "base/regfile.h"
 
 static int grow(struct readfile_buf *b, size_t max) {
         if (b->allocated >= max + 1)
@@ -27,10 +29,17 @@ int readfile_read(struct readfile_buf *b, const char *path) {
         size_t max = b->max ? b->max : READFILE_MAX_DEFAULT;
         int fd, r = 0;
 
+        off_t size = 0;
         b->len = 0;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = regfile_open(path, &size);
         if (fd < 0)
-                return -errno;
+                return fd;
+        /* A file that says it is too large is refused before reading; /proc
+         * and /sys say 0 or 4096, so the read below still enforces @max. */
+        if ((uint64_t) size > max) {
+                close(fd);
+                return -EFBIG;
+        }
         for (;;) {
                 if (b->len + 1 >= b->allocated && (r = grow(b, max)) < 0)
                         break;
@@ -51,6 +60,15 @@ int readfile_read(struct readfile_buf *b, const char *path) {
                 return r;
         }
         b->data[b->len] = '\0';
+        /* Give back what a much larger file once needed. */
+        if (b->allocated > READFILE_KEEP_MIN && b->allocated > 4 * (b->len + 1)) {
+                size_t n = 2 * (b->len + 1) > READFILE_KEEP_MIN ? 2 * (b->len + 1) : READFILE_KEEP_MIN;
+                char *p = realloc(b->data, n);
+                if (p) {
+                        b->data = p;
+                        b->allocated = n;
+                }
+        }
         return 0;
 }
 
@@ -61,9 +79,9 @@ void readfile_done(struct readfile_buf *b) {
 }
 
 int readfile_small(const char *path, char *buf, size_t size) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = regfile_open(path, NULL);
         if (fd < 0)
-                return -errno;
+                return fd;
         ssize_t n;
         do
                 n = read(fd, buf, size);

@@ -18,6 +18,7 @@
 
 #include "base/config_schema.h"
 #include "base/path.h"
+#include "base/regfile.h"
 
 _Static_assert(CONFIG_SOCKET_PATH_MAX == sizeof(((struct sockaddr_un *) 0)->sun_path),
                "server.socket must fit sockaddr_un");
@@ -225,30 +226,29 @@ int config_load_file(const char *path, struct config *ret, struct config_error *
         struct config_error *e = ret_error ?: &scratch;
         size_t len = 0, cap = 4096;
         char *buf = NULL;
-        struct stat st;
+        off_t size = 0;
         int fd, r;
 
         memset(e, 0, sizeof *e);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* The one way every config is read (start, SIGHUP, reload,
+         * --check-config): a FIFO or device in its place is refused here,
+         * before a read that could block the daemon's loop or never end. */
+        fd = regfile_open(path, &size);
         if (fd < 0) {
-                r = -errno;
-                config_error_set(e, "cannot open: %s", strerror(-r));
+                r = fd;
+                if (r == -EISDIR)
+                        config_error_set(e, "is a directory");
+                else if (r == -REGFILE_ENOTREG)
+                        config_error_set(e, "not a regular file (a FIFO, socket or device); "
+                                            "a config must be a regular file");
+                else
+                        config_error_set(e, "cannot open: %s", strerror(-r));
                 return r;
         }
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                config_error_set(e, "cannot stat: %s", strerror(-r));
-                goto finish;
-        }
-        if (S_ISDIR(st.st_mode)) {
-                r = -EISDIR;
-                config_error_set(e, "is a directory");
-                goto finish;
-        }
         /* Size the buffer from the file when it tells us, but trust only the
-         * bytes actually read: /proc-like files report 0. */
-        if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t) st.st_size <= CONFIG_FILE_MAX)
-                cap = (size_t) st.st_size + 1;
+         * bytes actually read. */
+        if (size > 0 && (uint64_t) size <= CONFIG_FILE_MAX)
+                cap = (size_t) size + 1;
         for (;;) {
                 ssize_t n;
 

@@ -18,6 +18,10 @@
 #define CONFIG_SOCKET_PATH_MAX 108
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_FILE_MAX (1024 * 1024)
+/* capture.duration, and `arm --duration` (client and daemon alike): a
+ * capture traces at least a second and at most an hour. */
+#define CONFIG_CAPTURE_DURATION_MIN_USEC (UINT64_C(1000000))
+#define CONFIG_CAPTURE_DURATION_MAX_USEC (UINT64_C(3600) * 1000000)
 
 /* Which caches a rule applies to besides its glob. */
 enum config_reclaim {
@@ -133,7 +137,8 @@ void config_defaults(struct config *ret);
 int config_parse(const char *buf, size_t len, struct config *ret, struct config_error *ret_error);
 
 /* Read @path and config_parse() it. -errno of the read (with a message) or of
- * the parse. */
+ * the parse: -EISDIR, -REGFILE_ENOTREG (base/regfile.h) for a FIFO, socket or
+ * device — refused without blocking —, -EFBIG past CONFIG_FILE_MAX. */
 int config_load_file(const char *path, struct config *ret, struct config_error *ret_error);
 
 /* The file slabwatchd reads when no -c names one. */

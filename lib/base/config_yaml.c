@@ -196,6 +196,48 @@ static int next_event(struct parser *p) {
         return 0;
 }
 
+/* Nesting followed to find where a misplaced collection ends. */
+#define CONFIG_YAML_SKIP_DEPTH_MAX 64
+
+static const char *event_kind(const yaml_event_t *e);
+
+/* The current event is not what the key wants. When it opens a flow
+ * collection that is never closed ("interval: [10s" and the file ends),
+ * the YAML error says what is wrong and where, where "got a list" would
+ * mislead: skip to the collection's end first. Returns that error, or 0
+ * when the collection is well formed (or the event opens none). No key
+ * takes a collection this deep: deeper is refused without reading on. */
+static int collection_unclosed(struct parser *p) {
+        yaml_mark_t m = p->event.start_mark;
+        size_t depth = 0;
+        do {
+                yaml_event_type_t t = p->event.type;
+                if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
+                        depth++;
+                else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+                        depth--;
+                if (depth == 0)
+                        return 0;
+                if (depth > CONFIG_YAML_SKIP_DEPTH_MAX)
+                        return fail_at(p, &m, "lists or mappings nested more than %d deep", CONFIG_YAML_SKIP_DEPTH_MAX);
+                int r = next_event(p);
+                if (r < 0)
+                        return r;
+        } while (p->event.type != YAML_STREAM_END_EVENT);
+        return 0;
+}
+
+/* "expected @what, got <the current event's kind>" at the event, unless
+ * the event opens a collection that is never closed: then that. */
+static int fail_kind(struct parser *p, const char *what) {
+        yaml_mark_t m = p->event.start_mark;
+        const char *kind = event_kind(&p->event);
+        int r = collection_unclosed(p);
+        if (r < 0)
+                return r;
+        return fail_at(p, &m, "expected %s, got %s", what, kind);
+}
+
 static const char *event_kind(const yaml_event_t *e) {
         switch (e->type) {
         case YAML_SCALAR_EVENT:
@@ -467,12 +509,12 @@ static int parse_value(struct parser *p, const struct key_def *def, void *field)
                 /* "history:" with every sub-key commented out. */
                 if (event_is_null(e))
                         return 0;
-                return fail_at(p, &e->start_mark, "expected a mapping of keys, got %s", event_kind(e));
+                return fail_kind(p, "a mapping of keys");
         case KEY_RULES:
                 return parse_rules(p);
         default:
                 if (e->type != YAML_SCALAR_EVENT)
-                        return fail_at(p, &e->start_mark, "expected %s, got %s", type_expectation(def), event_kind(e));
+                        return fail_kind(p, type_expectation(def));
                 r = parse_scalar(p, def, field);
                 if (r < 0)
                         return r;
@@ -568,7 +610,7 @@ static int parse_rules(struct parser *p) {
         if (event_is_null(&p->event))
                 return fail_at(p, &list_mark, "the list is empty; to keep some caches from alerting, give a rule with ignore: true");
         if (p->event.type != YAML_SEQUENCE_START_EVENT)
-                return fail_at(p, &list_mark, "expected a list of rules (- match: ...), got %s", event_kind(&p->event));
+                return fail_kind(p, "a list of rules (- match: ...)");
 
         memset(c->rules, 0, sizeof c->rules);
         c->n_rules = 0;
@@ -587,8 +629,7 @@ static int parse_rules(struct parser *p) {
 
                 old = keypath_push(p, "[%zu]", c->n_rules);
                 if (p->event.type != YAML_MAPPING_START_EVENT)
-                        return fail_at(p, &p->event.start_mark, "expected a rule (a mapping with match: and thresholds), got %s",
-                                       event_kind(&p->event));
+                        return fail_kind(p, "a rule (a mapping with match: and thresholds)");
                 rule = &c->rules[c->n_rules];
                 memcpy(rule, &config_rule_template, sizeof *rule);
                 p->rule_marks[c->n_rules] = p->event.start_mark;

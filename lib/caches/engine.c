@@ -120,6 +120,22 @@ int engine_rule_index(const struct config *config, const char *name, const struc
         return rule ? (int) (rule - config->rules) : -1;
 }
 
+size_t engine_history_fit_bound(struct engine *e, struct history *h, const struct history_params *p) {
+        size_t each = history_series_bytes_max(p, 2);
+        size_t keep = each ? ENGINE_HISTORY_BYTES_MAX / each : 0;
+        keep = keep > _MEMINFO_KEY_MAX + 2 ? keep - (_MEMINFO_KEY_MAX + 2) : 0;
+        size_t dropped = 0;
+        for (uint32_t id = history_series_end(h); id-- > 0 && history_n_series(h) > keep;) {
+                if (!history_series_valid(h, id) || history_series_kind(h, id) != ENGINE_SERIES_CACHE)
+                        continue;
+                if (h == e->history)
+                        engine_on_retire(h, id, e);
+                history_series_remove(h, id);
+                dropped++;
+        }
+        return dropped;
+}
+
 int engine_reconfigure(struct engine *e, const struct config *config) {
         struct history_params p;
         int r = engine_history_params(config, &p);
@@ -127,6 +143,9 @@ int engine_reconfigure(struct engine *e, const struct config *config) {
                 return r;
         if (memcmp(&p, history_params(e->history), sizeof p) != 0) {
                 struct history *h;
+                /* Longer spans or a shorter interval make every cache
+                 * dearer: keep what fits the bound before resizing. */
+                (void) engine_history_fit_bound(e, e->history, &p);
                 r = history_new_from(&p, e->history, engine_on_retire, e, &h);
                 if (r < 0)
                         return r;
@@ -175,9 +194,37 @@ static uint64_t fit_period(const struct engine *e, uint64_t window_usec) {
         return p > e->config.interval_usec ? p : e->config.interval_usec;
 }
 
+/* At the memory bound, a cache present now is worth more than the history
+ * of one that has been absent for a whole sample (after a burst of caches
+ * that went away, say): drop one such, searching on from where the last
+ * search stopped, at most one full round per sample. */
+static bool evict_absent(struct engine *e) {
+        if (e->evict_none || e->caches_allocated == 0)
+                return false;
+        for (uint32_t n = 0; n < e->caches_allocated; n++) {
+                uint32_t id = (e->evict_cursor + n) % e->caches_allocated;
+                const struct cache *c = &e->caches[id];
+                if (!c->used || c->seen_sample + 1 >= e->n_samples)
+                        continue;
+                engine_on_retire(e->history, id, e);
+                history_series_remove(e->history, id);
+                e->evict_cursor = id + 1;
+                return true;
+        }
+        e->evict_none = true;
+        return false;
+}
+
 /* A cache seen for the first time: its series, rule and state. */
 static int cache_add(struct engine *e, const char *name, engine_reclaimable_fn reclaimable, void *userdata,
                      uint32_t *ret_id) {
+        /* The memory bound: every series counted at its largest, so that no
+         * later widening can pass it, with room kept for the meminfo and
+         * derived series, which are added without this check. */
+        if ((history_n_series(e->history) + 1 + _MEMINFO_KEY_MAX + 2) *
+                    history_series_bytes_max(history_params(e->history), 2) >
+            ENGINE_HISTORY_BYTES_MAX && !evict_absent(e))
+                return -ENOSPC;
         int id = history_series_add(e->history, ENGINE_SERIES_CACHE, name, 2);
         if (id < 0)
                 return id;
@@ -218,6 +265,8 @@ static int feed_slabinfo(struct engine *e, const struct slabinfo *si, engine_rec
         int r = order_reserve(e, si->n_caches);
         if (r < 0)
                 return r;
+        e->caches_untracked = 0;
+        e->evict_none = false;
         for (size_t i = 0; i < si->n_caches; i++) {
                 const struct slabinfo_cache *sc = &si->caches[i];
                 uint32_t id = UINT32_MAX;
@@ -231,8 +280,9 @@ static int feed_slabinfo(struct engine *e, const struct slabinfo *si, engine_rec
                         if (found >= 0)
                                 id = (uint32_t) found;
                         else if (cache_add(e, sc->name, reclaimable, userdata, &id) < 0) {
-                                /* Over the series limit or out of memory: skip it. */
+                                /* Over the memory bound or out of memory: skip it. */
                                 e->order[i] = UINT32_MAX;
+                                e->caches_untracked++;
                                 continue;
                         }
                 }
@@ -641,6 +691,10 @@ int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, co
         if (changed)
                 emit(e, ENGINE_EVENT_VERDICT, NULL, 0, on_event, userdata);
         return 0;
+}
+
+size_t engine_caches_untracked(const struct engine *e) {
+        return e->caches_untracked;
 }
 
 uint64_t engine_n_samples(const struct engine *e) {

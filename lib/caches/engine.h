@@ -42,6 +42,14 @@
 /* A verdict must come out the same this many evaluations in a row to replace
  * the current one: a verdict that flaps says nothing. */
 #define ENGINE_VERDICT_HOLD 2
+/* The history of all caches together holds at most this, each counted at
+ * history_series_bytes_max(): with the default spans (10 s samples, 1 h
+ * raw, 24 h of minutes, 30 d of hours) one cache takes at most 37 KiB, at
+ * 1 s 63 KiB, so this is room for 3,500 caches (2,100 at 1 s; a big server
+ * has 300 to 1,000). Caches beyond it are not tracked and are counted
+ * (engine_caches_untracked()). The engine's own per-cache state is bounded
+ * with it: it is indexed by series id. */
+#define ENGINE_HISTORY_BYTES_MAX ((size_t) 128 << 20)
 /* Rule without a window (never from a validated config): this one. */
 #define ENGINE_DEFAULT_WINDOW_USEC (10 * HISTORY_MINUTE_USEC)
 /* The fast path judges growth against MemTotal (MemAvailable swings with
@@ -144,6 +152,10 @@ int engine_feed(struct engine *e, uint64_t t_usec, const struct slabinfo *si, co
                 uint32_t page_size, engine_reclaimable_fn reclaimable, engine_event_fn on_event,
                 void *userdata);
 
+/* Caches of the newest slabinfo left out because the history is at
+ * ENGINE_HISTORY_BYTES_MAX (or out of memory). */
+size_t engine_caches_untracked(const struct engine *e);
+
 /* Samples fed, and the newest one's time (0 before the first). */
 uint64_t engine_n_samples(const struct engine *e);
 uint64_t engine_last_usec(const struct engine *e);
@@ -178,7 +190,7 @@ int engine_history_params(const struct config *config, struct history_params *re
 #define ENGINE_BOOT_ID_MAX 40
 /* A snapshot larger than this is refused on restore (the default history
  * spans take about 10 MiB for 250 caches). */
-#define ENGINE_SNAPSHOT_MAX ((size_t) 512 << 20)
+#define ENGINE_SNAPSHOT_MAX (ENGINE_HISTORY_BYTES_MAX + ((size_t) 64 << 20))
 
 /* The engine's history as bytes for a snapshot on disk: a header with
  * @boot_id, the history, a CRC-32. *ret_buf is malloc()ed. Returns 0,

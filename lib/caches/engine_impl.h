@@ -40,6 +40,10 @@ struct engine {
         struct cache *caches;           /* by series id */
         uint32_t caches_allocated;
 
+        size_t caches_untracked;        /* of the newest slabinfo, over ENGINE_HISTORY_BYTES_MAX */
+        uint32_t evict_cursor;          /* where the search for an absent cache goes on */
+        bool evict_none;                /* this sample: no absent cache left to make room */
+
         uint32_t *order;                /* series id of the previous slabinfo's i-th cache */
         size_t order_allocated;
         size_t order_n;
@@ -66,6 +70,11 @@ struct engine {
 
 /* The history's retire callback: forget series @id. */
 void engine_on_retire(struct history *h, uint32_t id, void *userdata);
+
+/* Drop cache series of @h, highest ids first, until all of its series fit
+ * ENGINE_HISTORY_BYTES_MAX at the spans of @p; when @h is @e's history,
+ * their state in @e goes with them. Returns how many were dropped. */
+size_t engine_history_fit_bound(struct engine *e, struct history *h, const struct history_params *p);
 
 /* Make room for cache state at series id @id. 0 or -ENOMEM. */
 int engine_caches_reserve(struct engine *e, uint32_t id);

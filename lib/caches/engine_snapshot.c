@@ -131,6 +131,10 @@ int engine_restore(struct engine *e, const char *buf, size_t len, const char *bo
                 return r;
         struct history_params p;
         r = engine_history_params(&e->config, &p);
+        /* A snapshot of a daemon with other spans, or from before the
+         * bound, keeps only as many caches as the bound allows here. */
+        if (r >= 0)
+                (void) engine_history_fit_bound(e, h, &p);
         if (r >= 0 && memcmp(&p, history_params(h), sizeof p) != 0) {
                 struct history *resized;
                 r = history_new_from(&p, h, engine_on_retire, e, &resized);

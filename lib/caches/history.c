@@ -143,8 +143,7 @@ static void index_insert(struct history *h, uint32_t id) {
         h->index[i] = id + 1;
 }
 
-static int index_grow(struct history *h) {
-        size_t size = h->index_size ? h->index_size * 2 : INDEX_INITIAL;
+static int index_resize(struct history *h, size_t size) {
         uint32_t *index = calloc(size, sizeof *index);
         if (!index)
                 return -ENOMEM;
@@ -155,6 +154,10 @@ static int index_grow(struct history *h) {
                 if (h->series[id].name)
                         index_insert(h, id);
         return 0;
+}
+
+static int index_grow(struct history *h) {
+        return index_resize(h, h->index_size ? h->index_size * 2 : INDEX_INITIAL);
 }
 
 static void index_remove(struct history *h, uint32_t id) {
@@ -573,6 +576,17 @@ int history_read_spread(const struct history *h, uint32_t id, enum history_tier 
         return read_strided(h, id, tier, since_usec, ret, n, true);
 }
 
+size_t history_series_bytes_max(const struct history_params *p, unsigned n_values) {
+        size_t bytes = HISTORY_NAME_MAX + sizeof(struct series) + 2 * sizeof(uint32_t);
+        for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
+                size_t slots;
+                if (history_tier_slots(p, (enum history_tier) k, &slots) < 0)
+                        return 0;
+                bytes += slots * fields_of((enum history_tier) k, n_values) * sizeof(uint32_t);
+        }
+        return bytes;
+}
+
 size_t history_memory_bytes(const struct history *h) {
         size_t bytes = sizeof *h + h->index_size * sizeof *h->index +
                        h->series_allocated * sizeof *h->series;
@@ -645,12 +659,15 @@ static int copy_from(struct history *h, const struct history *old) {
                         }
                 }
         }
-        /* index_grow() re-inserts every named series. */
-        do {
-                int r = index_grow(h);
-                if (r < 0)
-                        return r;
-        } while ((h->n_series + 1) * 2 > h->index_size);
+        /* Sized for every named series before they are inserted: growing
+         * step by step from INDEX_INITIAL would insert more than 256 series
+         * into a full index, and never return. */
+        size_t size = INDEX_INITIAL;
+        while ((h->n_series + 1) * 2 > size)
+                size *= 2;
+        int r = index_resize(h, size);
+        if (r < 0)
+                return r;
         h->n_samples = old->n_samples;
         h->last_usec = old->last_usec;
         return 0;

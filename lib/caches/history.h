@@ -135,6 +135,12 @@ int history_read_spread(const struct history *h, uint32_t id, enum history_tier 
 /* Slots of @tier with a time at or after @since_usec (present or not). */
 size_t history_count_since(const struct history *h, enum history_tier tier, uint64_t since_usec);
 
+/* The most heap one series with @n_values values can ever hold in a history
+ * sized for @p: every tier at 32 bits a value, its longest name and its
+ * entries. A bound, for callers that cap how many series they keep; 0 for
+ * invalid @p. */
+size_t history_series_bytes_max(const struct history_params *p, unsigned n_values);
+
 /* Bytes of heap held by @h (series storage, timestamps, index). */
 size_t history_memory_bytes(const struct history *h);
 

@@ -263,6 +263,32 @@ static int caches_reserve(struct slabinfo *s) {
         return 0;
 }
 
+/* Give memory back once a file is much smaller than the largest seen (a
+ * burst of caches that retired): keep twice what this parse needed. A
+ * failed shrink keeps the larger, still valid, arrays. */
+static void shrink_unused(struct slabinfo *s) {
+        size_t want = s->n_caches * 2 > SLABINFO_KEEP_MIN ? s->n_caches * 2 : SLABINFO_KEEP_MIN;
+        if (s->caches_allocated > want * 2) {
+                struct slabinfo_cache *c = realloc(s->caches, want * sizeof *c);
+                struct slabinfo_span *l = c ? realloc(s->prev_lines, want * sizeof *l) : NULL;
+                if (c) {
+                        /* prev_lines holds at least @want either way. */
+                        s->caches = c;
+                        if (l)
+                                s->prev_lines = l;
+                        s->caches_allocated = want;
+                }
+        }
+        if (s->prev_allocated > SLABINFO_KEEP_TEXT_MIN && s->prev_allocated > s->prev_len * 4) {
+                size_t n = s->prev_len * 2 > SLABINFO_KEEP_TEXT_MIN ? s->prev_len * 2 : SLABINFO_KEEP_TEXT_MIN;
+                char *p = realloc(s->prev_text, n);
+                if (p) {
+                        s->prev_text = p;
+                        s->prev_allocated = n;
+                }
+        }
+}
+
 /* Keep a copy of @buf for the next parse's line comparison. The copy is
  * dropped (no reuse next time) if it cannot be made or the offsets do not
  * fit. */
@@ -361,6 +387,7 @@ int slabinfo_parse(const char *buf, size_t len, struct slabinfo *ret) {
                 return -EINVAL;
         }
         remember_text(ret, buf, len);
+        shrink_unused(ret);
         return 0;
 }
 

@@ -15,6 +15,11 @@
 #define SLABINFO_LINE_MAX 1024
 /* More caches than this in one file is treated as garbage. */
 #define SLABINFO_CACHES_MAX 16384
+/* Parse arrays and the copy of the previous text are shrunk back to twice
+ * what the last file needed once they are four times larger, never below
+ * these: a file that once listed 16,384 caches does not keep ~4 MiB. */
+#define SLABINFO_KEEP_MIN 256
+#define SLABINFO_KEEP_TEXT_MIN ((size_t) 64 << 10)
 
 struct slabinfo_cache {
         char name[SLABINFO_NAME_MAX];

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
+
 static const uint8_t proto_magic[3] = { 'S', 'L', 'W' };
 
 /* Which arguments each command takes. */
@@ -367,6 +369,39 @@ int proto_request_encode(const struct proto_request *req, char **ret_frame, size
 
 /* Parse @len bytes as exactly one JSON document: no NUL bytes, valid UTF-8,
  * nothing but whitespace after it, nested no deeper than @depth. */
+/* Keys written in @payload (valid JSON): every string followed by ':'. */
+static size_t text_key_count(const char *payload, size_t len) {
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (payload[i] != '"')
+                        continue;
+                for (i++; i < len && payload[i] != '"'; i++)
+                        if (payload[i] == '\\')
+                                i++;
+                size_t j = i + 1;
+                while (j < len && (payload[j] == ' ' || payload[j] == '\t' || payload[j] == '\n' || payload[j] == '\r'))
+                        j++;
+                if (j < len && payload[j] == ':')
+                        n++;
+        }
+        return n;
+}
+
+/* Keys held by the parsed tree @o (its depth is the tokener's bound). */
+static size_t tree_key_count(json_object *o) {
+        size_t n = 0;
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, val) {
+                        (void) key;
+                        n += 1 + tree_key_count(val);
+                }
+        } else if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        n += tree_key_count(json_object_array_get_idx(o, i));
+        }
+        return n;
+}
+
 static json_object *parse_document(const char *payload, size_t len, int depth, struct proto_failure *f) {
         if (len == 0) {
                 failf(f, PROTO_ERR_BAD_JSON, "empty payload");
@@ -405,6 +440,15 @@ static json_object *parse_document(const char *payload, size_t len, int depth, s
                         failf(f, PROTO_ERR_BAD_JSON, "trailing data after the JSON document at byte %zu", i);
                         return NULL;
                 }
+        }
+        /* json-c keeps the last of two equal keys, so {"cmd":"status",
+         * "cmd":"arm"} would mean whatever the last one says (escapes such
+         * as "\u0063md" included): a key written more often than the tree
+         * holds keys was repeated somewhere. */
+        if (text_key_count(payload, len) != tree_key_count(doc)) {
+                json_object_put(doc);
+                failf(f, PROTO_ERR_BAD_JSON, "a key appears twice in one object");
+                return NULL;
         }
         return doc;
 }
@@ -510,6 +554,15 @@ static int decode_arg(struct proto_request *req, const struct command_info *ci, 
         } else if (strcmp(key, "duration") == 0 && (ci->args & ARG_DURATION)) {
                 if (arg_seconds(v, ci->name, key, &req->duration_usec, f) < 0)
                         return -EINVAL;
+                /* The bounds of capture.duration: a request cannot arm a
+                 * capture the config could not. */
+                if (req->duration_usec < CONFIG_CAPTURE_DURATION_MIN_USEC ||
+                    req->duration_usec > CONFIG_CAPTURE_DURATION_MAX_USEC) {
+                        failf(f, PROTO_ERR_BAD_ARGUMENT, "%s: duration must be %" PRIu64 " to %" PRIu64
+                              " seconds (the bounds of capture.duration)", ci->name,
+                              CONFIG_CAPTURE_DURATION_MIN_USEC / 1000000, CONFIG_CAPTURE_DURATION_MAX_USEC / 1000000);
+                        return -EINVAL;
+                }
                 *seen |= ARG_DURATION;
         } else if (strcmp(key, "from_usec") == 0 && (ci->args & ARG_FROM)) {
                 /* An exact integer: paging resumes at a sample's own time. */

@@ -19,7 +19,9 @@ with open(path, "w") as f:
     for i in range(n):
         f.write(f"bench-cache-{i:05d} {100 + i} {128 + i} 64 64 1 : tunables 0 0 0 : slabdata {2 + i // 64} {2 + i // 64} 0\n")
 PY
-INTERVAL=100ms write_config
+# Short spans: at 100 ms the default hour of raw samples would take 315 KiB
+# a cache, and 4000 of them more than the history's 128 MiB bound.
+INTERVAL=100ms write_config "history: {raw: 1m, minute: 12h, hour: 1d}"
 start_daemon
 wait_samples 60
 

@@ -58,7 +58,7 @@ assert json.load(sys.stdin)["ok"] is True' || fail "reader --json status"
 # ...but may not change anything; the message says so.
 for cmd in "arm kmalloc-256" "disarm kmalloc-256" reload; do
     # shellcheck disable=SC2086
-    expect_exit 1 as_user "$READER" "$CTL" --socket "$SOCK" $cmd
+    expect_exit 3 as_user "$READER" "$CTL" --socket "$SOCK" $cmd
     grep -q "is for root only" "$WORK/err" || fail "reader $cmd: $(cat "$WORK/err")"
 done
 
@@ -75,9 +75,11 @@ grep -q "Permission denied (slabwatchd answers root and members of its group" "$
 # --- Even with the socket opened up (a misconfigured socket unit), the
 # daemon's own credential check refuses them, with a reason.
 chmod 666 "$SOCK"
-expect_exit 1 as_user "$OUTSIDER" "$CTL" --socket "$SOCK" status
+expect_exit 3 as_user "$OUTSIDER" "$CTL" --socket "$SOCK" status
 grep -q "permission denied: uid $reader_uid is neither root nor a member of group \"$TEST_GROUP\"" "$WORK/err" ||
     fail "outsider on an open socket: $(cat "$WORK/err")"
+# The same status with --json, for scripts.
+expect_exit 3 as_user "$OUTSIDER" "$CTL" --socket "$SOCK" --json status
 chmod 660 "$SOCK"
 
 # --- Root may arm (the capture ends at once on this fake tree).

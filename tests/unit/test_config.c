@@ -651,6 +651,15 @@ static const struct error_case {
         { "interval: 10s\n---\ninterval: 20s\n", 2, 1, "only one YAML document is allowed" },
         { "interval: 10s\nalert: {journal: yes\n", 3, 1, "did not find expected ',' or '}'" },
         { "thresholds:\n  - match: \"kmalloc-\n", 3, 1, "found unexpected end of stream" },
+        /* An unclosed "[" or "{" where a value goes: the syntax error and
+         * where the file ended, not "got a list". */
+        { "interval: [10s\n", 2, 1, "interval: while parsing a flow sequence: did not find expected ',' or ']'" },
+        { "alert:\n  repeat: {a: 1\n", 3, 1, "alert.repeat: while parsing a flow mapping: did not find expected ',' or '}'" },
+        { "history: [\n", 2, 1, "history: while parsing a flow node" },
+        { "thresholds: {match: a\n", 2, 1, "did not find expected ',' or '}'" },
+        { "thresholds:\n  - [a\n", 3, 1, "did not find expected ',' or ']'" },
+        /* Closed, it is the wrong kind, said so. */
+        { "interval: [10s]\n", 1, 11, "expected a duration (like 10s, 5m or 1h30m), got a list" },
         { "interval: 10s\n\tfoo: 1\n", 2, 1, "" },
         { "interval: 10s\n\x01x: 1\n", 2, 1, "control characters are not allowed (0x01)" },
         { "interval: 1\xff" "0s\n", 1, 12, "invalid leading UTF-8 octet (0xFF)" },

@@ -349,6 +349,111 @@ START_TEST(vanished_and_retired) {
 }
 END_TEST
 
+/* A slabinfo of @n caches "many-<i>", each with @objs objects. */
+static struct slabinfo *many_caches(size_t n, uint64_t objs) {
+        struct slabinfo *si = calloc(1, sizeof *si);
+        ck_assert_ptr_nonnull(si);
+        si->caches = calloc(n, sizeof *si->caches);
+        ck_assert_ptr_nonnull(si->caches);
+        si->n_caches = n;
+        si->version_major = 2;
+        si->version_minor = 1;
+        for (size_t i = 0; i < n; i++) {
+                struct slabinfo_cache *c = &si->caches[i];
+                snprintf(c->name, sizeof c->name, "many-%zu", i);
+                c->objsize = 64;
+                c->objperslab = 64;
+                c->pagesperslab = 1;
+                c->active_objs = c->num_objs = objs;
+                c->num_slabs = c->active_slabs = 1 + objs / 64;
+        }
+        return si;
+}
+
+static void many_free(struct slabinfo *si) {
+        free(si->caches);
+        free(si);
+}
+
+/* 3,000 caches at 1 s with the default spans: more than
+ * ENGINE_HISTORY_BYTES_MAX holds. The rest are counted, not tracked, and
+ * the history stays within the bound even once every value is 32 bits. */
+START_TEST(memory_bound) {
+        struct config c = config(SEC);
+        struct engine *e;
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        struct slabinfo *si = many_caches(3000, 100000); /* > 65535: 32-bit columns */
+        ck_assert_int_eq(engine_feed(e, T0, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        const struct history *h = engine_history(e);
+        size_t each = history_series_bytes_max(history_params(h), 2);
+        ck_assert_uint_gt(each, 60 << 10); /* the figure engine.h states for 1 s */
+        ck_assert_uint_lt(each, 64 << 10);
+        unsigned tracked = 0;
+        ck_assert_int_eq(engine_foreach_cache(e, collect, &tracked), 0);
+        ck_assert_uint_gt(tracked, 2000);
+        ck_assert_uint_eq(engine_caches_untracked(e), 3000 - tracked);
+        /* Every series, the derived sums too, within the bound. */
+        ck_assert_uint_le(history_n_series(h) * each, ENGINE_HISTORY_BYTES_MAX);
+        ck_assert_uint_le(history_memory_bytes(h), ENGINE_HISTORY_BYTES_MAX);
+        /* Next sample: the same caches stay out, no more memory. */
+        size_t bytes = history_memory_bytes(h);
+        ck_assert_int_eq(engine_feed(e, T0 + SEC, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        ck_assert_uint_eq(history_memory_bytes(engine_history(e)), bytes);
+        ck_assert_uint_eq(engine_caches_untracked(e), 3000 - tracked);
+        /* The burst goes away, other caches come: they take the place of
+         * caches absent for a whole sample. */
+        si->n_caches = 0;
+        ck_assert_int_eq(engine_feed(e, T0 + 2 * SEC, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        si->n_caches = 100;
+        for (size_t i = 0; i < 100; i++)
+                snprintf(si->caches[i].name, sizeof si->caches[i].name, "new-%zu", i);
+        ck_assert_int_eq(engine_feed(e, T0 + 3 * SEC, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        ck_assert_uint_eq(engine_caches_untracked(e), 0);
+        struct engine_cache_info info;
+        ck_assert_int_eq(engine_cache_get(e, "new-99", &info), 0);
+        ck_assert(info.present);
+        ck_assert_uint_le(history_memory_bytes(engine_history(e)), ENGINE_HISTORY_BYTES_MAX);
+        /* A reconfiguration to dearer spans keeps only what fits. */
+        c.interval_usec = SEC / 2;
+        ck_assert_int_eq(engine_reconfigure(e, &c), 0);
+        h = engine_history(e);
+        each = history_series_bytes_max(history_params(h), 2);
+        ck_assert_uint_le(history_n_series(h) * each, ENGINE_HISTORY_BYTES_MAX);
+        ck_assert_uint_le(history_memory_bytes(h), ENGINE_HISTORY_BYTES_MAX);
+        engine_free(e);
+        many_free(si);
+}
+END_TEST
+
+/* Caches that retire give their history back: 1,000 caches with the
+ * default spans, then all but one absent for longer than the 30 days kept
+ * (a sample every 10 minutes: every tier's ring turns over). */
+START_TEST(retired_caches_give_memory_back) {
+        struct config c = config(10 * SEC);
+        struct engine *e;
+        ck_assert_int_eq(engine_new(&c, &e), 0);
+        struct slabinfo *si = many_caches(1000, 100);
+        ck_assert_int_eq(engine_feed(e, T0, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        size_t full = history_memory_bytes(engine_history(e));
+        ck_assert_uint_gt(full, 1000 * (16 << 10));
+        unsigned n = 0;
+        ck_assert_int_eq(engine_foreach_cache(e, collect, &n), 0);
+        ck_assert_uint_eq(n, 1000);
+        si->n_caches = 1;
+        uint64_t t = T0;
+        for (unsigned i = 0; i < 6 * 24 * 32; i++) {
+                t += 10 * MIN;
+                ck_assert_int_eq(engine_feed(e, t, si, NULL, PAGE, NULL, NULL, NULL), 0);
+        }
+        n = 0;
+        ck_assert_int_eq(engine_foreach_cache(e, collect, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_lt(history_memory_bytes(engine_history(e)), full / 20);
+        engine_free(e);
+        many_free(si);
+}
+END_TEST
+
 START_TEST(verdict_without_slabinfo) {
         /* slabinfo unreadable: meminfo alone; SUnreclaim grows 6 MiB/h. */
         struct config c = config(10 * SEC);
@@ -904,6 +1009,8 @@ static Suite *engine_suite(void) {
         TCase *lim = tcase_create("limits");
         tcase_add_test(lim, limits);
         tcase_add_test(lim, slabname_guess);
+        tcase_add_test(lim, memory_bound);
+        tcase_add_test(lim, retired_caches_give_memory_back);
         suite_add_tcase(s, lim);
         /* The replay unpacks the recording with xz(1), a test dependency
          * (scripts/deps.sh): without it these fail, they are never left out. */

@@ -166,6 +166,13 @@ START_TEST(test_request_errors) {
                 { "{}", PROTO_ERR_BAD_REQUEST, "cmd" },
                 { "{\"cmd\":1}", PROTO_ERR_BAD_REQUEST, "cmd" },
                 { "{\"cmd\":\"status\",\"x\":1}", PROTO_ERR_BAD_REQUEST, "unknown request field" },
+                /* One meaning per key: json-c would keep the last. */
+                { "{\"cmd\":\"status\",\"cmd\":\"arm\"}", PROTO_ERR_BAD_JSON, "twice" },
+                { "{\"cmd\":\"status\", \"\\u0063md\" : \"arm\"}", PROTO_ERR_BAD_JSON, "twice" },
+                { "{\"cmd\":\"top\",\"args\":{\"n\":1,\"n\":2}}", PROTO_ERR_BAD_JSON, "twice" },
+                { "{\"cmd\":\"top\",\"args\":{\"n\":1},\"args\":{\"n\":2}}", PROTO_ERR_BAD_JSON, "twice" },
+                /* A quote and a colon inside a string are not a key. */
+                { "{\"cmd\":\"st\\\":a\"}", PROTO_ERR_UNKNOWN_COMMAND, "unknown" },
                 { "{\"cmd\":\"status\",\"args\":[]}", PROTO_ERR_BAD_REQUEST, "args" },
                 { "{\"cmd\":\"reboot\"}", PROTO_ERR_UNKNOWN_COMMAND, "reboot" },
                 { "{\"cmd\":\"status\\u0000x\"}", PROTO_ERR_UNKNOWN_COMMAND, "unknown" },
