@@ -60,6 +60,7 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         if (!ensure_tracefs(env, rep))
                 return NULL;
         o.tracefs_dir = env->probe->tracefs_dir;
+        o.proc_dir = c->paths.proc;
         o.cache_name = first->slabinfo_name;
         if (id->kmalloc_class) {
                 o.filter = TRACER_FILTER_KMALLOC;
