@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "stacks/kallsyms.h"
+#include "testutil.h"
 
 /* As /proc/kallsyms prints it (unsorted, data, aliases, modules). */
 static const char sample[] =
@@ -74,11 +75,29 @@ START_TEST(test_limits) {
 }
 END_TEST
 
+/* The head of a real 6.18 /proc/kallsyms. */
+START_TEST(test_fixture) {
+        size_t len;
+        char *text = testutil_read_fixture("linux-6.18-x86_64/kallsyms.excerpt", &len);
+        struct kallsyms *k = NULL;
+        ck_assert_int_eq(kallsyms_parse(text, len, &k), 0);
+        ck_assert_uint_gt(kallsyms_count(k), 150);
+        const char *name;
+        uint64_t start, size;
+        ck_assert_int_eq(kallsyms_lookup(k, 0xffffffff81000001ULL, &name, &start, &size), 1);
+        ck_assert_uint_eq(start, 0xffffffff81000000ULL);
+        ck_assert_uint_gt(size, 0);
+        kallsyms_free(k);
+        free(text);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("kallsyms");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_lookup);
         tcase_add_test(tc, test_limits);
+        tcase_add_test(tc, test_fixture);
         suite_add_tcase(s, tc);
         return s;
 }
