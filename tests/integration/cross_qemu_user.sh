@@ -31,10 +31,15 @@ for spec in arm64:aarch64-linux-gnu:aarch64:"ARM aarch64" armhf:arm-linux-gnueab
                 continue
         fi
         out=build/cross-$arch
-        scripts/cross "$arch" > "$TEST_TMP/cross-$arch.log" 2>&1 || {
+        scripts/cross "$arch" > "$TEST_TMP/cross-$arch.log" 2>&1
+        rc=$?
+        if [ $rc -eq 3 ]; then
+                skipped+=("$arch: its Debian packages could not be downloaded for the sysroot")
+                continue
+        elif [ $rc -ne 0 ]; then
                 tail -20 "$TEST_TMP/cross-$arch.log"
                 fail "scripts/cross $arch failed"
-        }
+        fi
         for bin in daemon/slabwatchd client/slabwatchctl tests/progs/leaker; do
                 file -b "$out/$bin" | grep -q "$filearch" || fail "$out/$bin is not $filearch: $(file -b "$out/$bin")"
         done
