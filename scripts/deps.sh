@@ -11,6 +11,12 @@ packages=(
         systemd xz-utils gzip util-linux procps python3 man-db groff-base passwd prometheus
         clang libclang-rt-14-dev
 )
+if [ "${1:-}" = "--devices" ]; then
+        # Cross builds and kernels under qemu (scripts/cross, scripts/vmtest).
+        packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+                  gcc-mipsel-linux-gnu libc6-dev-mipsel-cross qemu-user-static
+                  qemu-system-x86 qemu-system-mips qemu-system-arm file cpio)
+fi
 if [ "${1:-}" = "--runtime-only" ]; then
         packages=(build-essential cmake pkg-config libev-dev libsystemd-dev libyaml-dev
                   libjson-c-dev libtracefs-dev libtraceevent-dev zlib1g-dev liblzma-dev)

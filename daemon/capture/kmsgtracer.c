@@ -72,10 +72,13 @@ int kmsgtracer_start(const struct kmsgtracer_options *o, struct kmsgtracer **ret
                 r = -errno;
                 goto fail;
         }
-        /* Recorded in the state directory first: a crash cannot leave it on. */
-        r = kchange_apply(k->kernel, KCHANGE_SLUB_TRACE, k->trace_path, NULL);
-        if (r < 0)
-                goto fail;
+        /* Recorded in the state directory first: a crash cannot leave it on.
+         * Switched on at boot, the flag is the kernel's, and read-only. */
+        if (!o->trace_already_on) {
+                r = kchange_apply(k->kernel, KCHANGE_SLUB_TRACE, k->trace_path, NULL);
+                if (r < 0)
+                        goto fail;
+        }
         *ret = k;
         return 0;
 fail:

@@ -22,11 +22,13 @@ struct kmsgtracer_options {
         const char *cache_name;         /* the SLUB sysfs directory name, as TRACE lines print it */
         uint64_t object_size;           /* for bytes outstanding; 0 = unknown */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
+        bool trace_already_on;          /* slub_debug=T set it: read the records, never write the flag */
 };
 
 struct kmsgtracer;
 
-/* Open the log at its end, then write 1 to <sys>/kernel/slab/<cache>/trace.
+/* Open the log at its end, then write 1 to <sys>/kernel/slab/<cache>/trace
+ * (unless @o says it is already on; then nothing is written, now or at stop).
  * -EINVAL (bad name), -ENOENT (no such cache or log), -EACCES/-EPERM (the
  * trace file is read-only: 5.9+ or not root), or another -errno. Nothing
  * is left switched on after a failure. */

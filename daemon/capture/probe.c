@@ -219,8 +219,10 @@ int probe_cache(const struct config *c, const struct probe *p, const char *name,
                         pc.store_user = value[0] == '1';
                 /* Only kernels before 5.9 accept writes; later ones keep the
                  * file read-only, which path_writable() sees in its mode. */
-                if (join(path, sizeof path, dir, "trace") == 0)
+                if (join(path, sizeof path, dir, "trace") == 0) {
                         pc.trace_writable = (p->kver == 0 || p->may_write_trace) && path_writable(path);
+                        pc.trace_on = readfile_small(path, value, sizeof value) == 0 && value[0] == '1';
+                }
                 /* Existence only: reading alloc_calls walks the whole cache. */
                 if (join(path, sizeof path, dir, "alloc_calls") == 0)
                         pc.sysfs_alloc_calls = path_exists(path);
@@ -317,6 +319,7 @@ int probe_cache_to_json(const struct probe_cache *pc, json_object **ret) {
         jadd(o, "sysfs", json_object_new_boolean(pc->sysfs), &ok);
         jadd(o, "store_user", json_object_new_boolean(pc->store_user), &ok);
         jadd(o, "trace_writable", json_object_new_boolean(pc->trace_writable), &ok);
+        jadd(o, "trace_on", json_object_new_boolean(pc->trace_on), &ok);
         jadd(o, "sysfs_alloc_calls", json_object_new_boolean(pc->sysfs_alloc_calls), &ok);
         jadd(o, "debugfs_alloc_traces", json_object_new_boolean(pc->debugfs_alloc_traces), &ok);
         if (!ok) {

@@ -44,6 +44,7 @@ struct probe_cache {
         bool sysfs;                             /* <sys>/kernel/slab/<name> exists */
         bool store_user;                        /* store_user reads 1: call sites recorded */
         bool trace_writable;                    /* <sys>/kernel/slab/<name>/trace can be written */
+        bool trace_on;                          /* trace reads 1 (slub_debug=T): TRACE records are logged */
         bool sysfs_alloc_calls;                 /* alloc_calls readable (≤ 5.13 with store_user) */
         bool debugfs_alloc_traces;              /* <debugfs>/slab/<name>/alloc_traces (5.14+) */
 };

@@ -11,8 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef SLABWATCH_HAVE_TRACEFS
 #include <event-parse.h>
 #include <tracefs.h>
+#else
+#include "stacks/kallsyms.h"
+#endif
 
 #include "base/cacheid.h"
 #include "capture/kchange.h"
@@ -36,6 +40,66 @@
 #define PATH_BUF 4096
 /* A per_cpu/cpuN/stats file is a few hundred bytes. */
 #define STATS_FILE_MAX 4096
+/* /proc/kallsyms of a distribution kernel with modules is ~10 MB. */
+#define KALLSYMS_FILE_MAX (64u << 20)
+
+/* One CPU's raw ring buffer, read a page at a time without blocking:
+ * through libtracefs, or without it by read(2) on trace_pipe_raw, which
+ * hands out whole pages just the same. */
+#ifdef SLABWATCH_HAVE_TRACEFS
+struct cpu_reader {
+        struct tracefs_cpu *tcpu;
+};
+
+static int reader_open(struct cpu_reader *r, int fd, size_t page_size) {
+        r->tcpu = tracefs_cpu_alloc_fd(fd, (int) page_size, true);
+        return r->tcpu ? 0 : -ENOMEM;
+}
+
+static bool reader_is_open(const struct cpu_reader *r) {
+        return r->tcpu != NULL;
+}
+
+static int reader_read(struct cpu_reader *r, void *page) {
+        return tracefs_cpu_read(r->tcpu, page, true);
+}
+
+static void reader_close(struct cpu_reader *r) {
+        tracefs_cpu_close(r->tcpu);
+        r->tcpu = NULL;
+}
+#else
+struct cpu_reader {
+        int fd; /* trace_pipe_raw, O_NONBLOCK */
+        bool open;
+        size_t page_size;
+};
+
+static int reader_open(struct cpu_reader *r, int fd, size_t page_size) {
+        r->fd = fd;
+        r->open = true;
+        r->page_size = page_size;
+        return 0;
+}
+
+static bool reader_is_open(const struct cpu_reader *r) {
+        return r->open;
+}
+
+/* Bytes read, 0 when the buffer is empty, -1 with errno on error. */
+static int reader_read(struct cpu_reader *r, void *page) {
+        ssize_t n = read(r->fd, page, r->page_size);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return 0;
+        return (int) n;
+}
+
+static void reader_close(struct cpu_reader *r) {
+        if (r->open)
+                close(r->fd);
+        r->open = false;
+}
+#endif
 
 struct tracer_event {
         bool used;
@@ -44,7 +108,7 @@ struct tracer_event {
 
 struct tracer_cpu {
         int cpu;
-        struct tracefs_cpu *tcpu;
+        struct cpu_reader reader;
         uint64_t base_lost;
         bool base_known;
 };
@@ -57,7 +121,11 @@ struct tracer {
         char describe[DESCRIBE_MAX];
 
         /* kallsyms, to name the frames at the end. */
+#ifdef SLABWATCH_HAVE_TRACEFS
         struct tep_handle *tep;
+#else
+        struct kallsyms *kallsyms;
+#endif
         /* Every change to the kernel, undone in reverse: the instance, then
          * its settings; then, above events_depth, the events and tracing_on. */
         struct kchange *kernel;
@@ -201,10 +269,58 @@ int tracer_probe_formats(const char *tracefs_dir, struct tracer_formats *ret) {
  * libtracefs looks for (and may mount) a tracing directory of its own when
  * ours has no events, and this version dereferences a NULL handle when the
  * header page or every system is missing: the formats were read first. */
+#ifdef SLABWATCH_HAVE_TRACEFS
 static struct tep_handle *load_tep(const char *tracefs_dir) {
         static const char *const systems[] = { "kmem", "ftrace", NULL };
         return tracefs_local_events_system(tracefs_dir, systems);
 }
+
+static int load_symbols(struct tracer *t, const struct tracer_options *o) {
+        t->tep = load_tep(o->tracefs_dir);
+        return t->tep ? 0 : -ENOENT;
+}
+
+static int lookup_symbol(const struct tracer *t, uint64_t address, const char **ret_name,
+                         unsigned long long *ret_start, unsigned long *ret_size) {
+        return t->tep && tep_find_function_info(t->tep, address, ret_name, ret_start, ret_size) > 0 && *ret_name;
+}
+
+static void free_symbols(struct tracer *t) {
+        if (t->tep)
+                tep_free(t->tep);
+}
+#else
+/* Without libtraceevent: <proc>/kallsyms read once, at the start, like
+ * libtraceevent does. Unreadable or hidden (kptr_restrict), the frames stay
+ * addresses and the capture goes on. */
+static int load_symbols(struct tracer *t, const struct tracer_options *o) {
+        char path[PATH_BUF];
+        struct readfile_buf b = { .max = KALLSYMS_FILE_MAX };
+        int r = readfile_path(path, sizeof path, o->proc_dir ? o->proc_dir : "/proc", "kallsyms");
+        if (r == 0)
+                r = readfile_read(&b, path);
+        if (r == 0)
+                r = kallsyms_parse(b.data, b.len, &t->kallsyms);
+        readfile_done(&b);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read kernel symbols from %s: stacks stay addresses", path);
+        return 0;
+}
+
+static int lookup_symbol(const struct tracer *t, uint64_t address, const char **ret_name,
+                         unsigned long long *ret_start, unsigned long *ret_size) {
+        uint64_t start, size;
+        if (kallsyms_lookup(t->kallsyms, address, ret_name, &start, &size) <= 0)
+                return 0;
+        *ret_start = start;
+        *ret_size = (unsigned long) size;
+        return 1;
+}
+
+static void free_symbols(struct tracer *t) {
+        kallsyms_free(t->kallsyms);
+}
+#endif
 
 /* ---- loss counters ---- */
 
@@ -269,7 +385,7 @@ static void update_lost(struct tracer *t) {
  * poll is spent (false). */
 static int drain_cpu(struct tracer *t, struct tracer_cpu *c, bool *ret_drained) {
         for (uint64_t pages = 0; pages < t->pages_per_poll; pages++) {
-                int n = tracefs_cpu_read(c->tcpu, t->page, true);
+                int n = reader_read(&c->reader, t->page);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -343,8 +459,7 @@ static int instance_apply(struct tracer *t, enum kchange_op op, const char *rel,
 
 static void close_readers(struct tracer *t) {
         for (unsigned i = 0; i < t->n_cpus; i++) {
-                tracefs_cpu_close(t->cpus[i].tcpu);
-                t->cpus[i].tcpu = NULL;
+                reader_close(&t->cpus[i].reader);
         }
 }
 
@@ -479,10 +594,10 @@ static int open_readers(struct tracer *t, const char *instance_dir) {
                                 continue; /* a hole in the possible CPUs */
                         return -errno;
                 }
-                c->tcpu = tracefs_cpu_alloc_fd(fd, (int) t->page_size, true);
-                if (!c->tcpu) {
+                int r = reader_open(&c->reader, fd, t->page_size);
+                if (r < 0) {
                         close(fd);
-                        return -ENOMEM;
+                        return r;
                 }
                 uint64_t v;
                 if (read_cpu_lost(t, c->cpu, &v) == 0) {
@@ -493,7 +608,7 @@ static int open_readers(struct tracer *t, const char *instance_dir) {
         /* Keep only CPUs with a reader. */
         unsigned k = 0;
         for (unsigned i = 0; i < n; i++)
-                if (t->cpus[i].tcpu)
+                if (reader_is_open(&t->cpus[i].reader))
                         t->cpus[k++] = t->cpus[i];
         t->n_cpus = k;
         return k > 0 ? 0 : -ENOENT;
@@ -549,11 +664,9 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         if (r < 0)
                 goto fail;
         build_describe(t);
-        t->tep = load_tep(o->tracefs_dir);
-        if (!t->tep) {
-                r = -ENOENT;
+        r = load_symbols(t, o);
+        if (r < 0)
                 goto fail;
-        }
 
         t->page_size = t->page_layout.page_size;
         t->page = malloc(t->page_size);
@@ -633,7 +746,7 @@ static int resolve_frame(uint64_t address, char *buf, size_t size, void *userdat
         const char *name = NULL;
         unsigned long long start = 0;
         unsigned long fsize = 0;
-        if (!t->tep || tep_find_function_info(t->tep, address, &name, &start, &fsize) <= 0 || !name)
+        if (!lookup_symbol(t, address, &name, &start, &fsize))
                 return -ENOENT;
         if (fsize > 0)
                 snprintf(buf, size, "%s+0x%llx/0x%lx", name, address - start, fsize);
@@ -678,8 +791,7 @@ void tracer_free(struct tracer *t) {
         tracerec_free(t->rec);
         pairing_free(t->pairing);
         free(t->page);
-        if (t->tep)
-                tep_free(t->tep);
+        free_symbols(t);
         free(t->tracefs_dir);
         free(t);
 }

@@ -39,6 +39,7 @@ enum tracer_filter {
 
 struct tracer_options {
         const char *tracefs_dir;        /* the tracefs mount, root prefix included */
+        const char *proc_dir;           /* for kallsyms without libtraceevent; NULL = /proc */
         const char *cache_name;         /* as /proc/slabinfo and the tracepoints print it */
         enum tracer_filter filter;
         /* bytes_alloc to filter allocations by: the size class of a

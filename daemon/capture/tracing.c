@@ -60,6 +60,7 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         if (!ensure_tracefs(env, rep))
                 return NULL;
         o.tracefs_dir = env->probe->tracefs_dir;
+        o.proc_dir = c->paths.proc;
         o.cache_name = first->slabinfo_name;
         if (id->kmalloc_class) {
                 o.filter = TRACER_FILTER_KMALLOC;
@@ -85,8 +86,9 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         return t;
 }
 
-/* Before 5.9: the sysfs trace flag and the kernel log, when tracefs could
- * not be used. */
+/* The sysfs trace flag and the kernel log: before 5.9 when tracefs could
+ * not be used, or whenever the flag is already on (slub_debug=T at boot:
+ * the kernel logs every alloc and free of the cache anyway). */
 static struct kmsgtracer *start_kmsg(const struct tracing_env *env, const struct identity *id, struct report *rep) {
         const struct config *c = env->config;
         const struct identity_member *first = &id->members[0];
@@ -95,7 +97,7 @@ static struct kmsgtracer *start_kmsg(const struct tracing_env *env, const struct
         struct probe_cache pc;
         int r;
 
-        if (probe_cache(c, env->probe, first->slabinfo_name, &pc) < 0 || !pc.trace_writable)
+        if (probe_cache(c, env->probe, first->slabinfo_name, &pc) < 0 || (!pc.trace_writable && !pc.trace_on))
                 return NULL;
         if (!env->probe->dev_kmsg) {
                 (void) report_strv_addf(&rep->warnings, "kmsg trace: %s is writable but %s cannot be read",
@@ -108,6 +110,7 @@ static struct kmsgtracer *start_kmsg(const struct tracing_env *env, const struct
         o.cache_name = first->slabinfo_name;
         o.object_size = first->object_size ? first->object_size : id->kmalloc.size;
         o.max_memory_bytes = c->capture.max_memory_bytes;
+        o.trace_already_on = pc.trace_on;
         r = kmsgtracer_start(&o, &k);
         if (r < 0) {
                 (void) report_strv_addf(&rep->warnings, "kmsg trace: cannot trace %s: %s", first->slabinfo_name,
@@ -116,8 +119,8 @@ static struct kmsgtracer *start_kmsg(const struct tracing_env *env, const struct
         }
         (void) report_strv_add(&rep->methods, "kmsg-trace");
         snprintf(rep->trace_filter, sizeof rep->trace_filter,
-                 "sysfs slab/%.128s/trace = 1, its TRACE records read from %.200s", first->slabinfo_name,
-                 c->paths.dev_kmsg);
+                 "sysfs slab/%.128s/trace = 1%s, its TRACE records read from %.200s", first->slabinfo_name,
+                 pc.trace_on ? " (already, from boot)" : "", c->paths.dev_kmsg);
         if (id->n_members > 1)
                 (void) report_strv_addf(&rep->warnings,
                                         "kmsg trace: only %s is traced, the other %zu caches of the class are not",
@@ -133,8 +136,16 @@ int tracing_start(const struct tracing_env *env, const struct identity *id, stru
         if (!t)
                 return -ENOMEM;
         t->config = env->config;
-        t->tracer = start_tracer(env, id, rep);
-        if (!t->tracer)
+        /* The kernel already logging the cache's TRACE records is the
+         * cheapest source: tracing it again would only double the cost. */
+        struct probe_cache pc;
+        bool kmsg_first = probe_cache(env->config, env->probe, id->members[0].slabinfo_name, &pc) == 0 &&
+                          pc.trace_on && env->probe->dev_kmsg;
+        if (kmsg_first)
+                t->kmsg = start_kmsg(env, id, rep);
+        if (!t->kmsg)
+                t->tracer = start_tracer(env, id, rep);
+        if (!t->tracer && !t->kmsg && !kmsg_first)
                 t->kmsg = start_kmsg(env, id, rep);
         if (!t->tracer && !t->kmsg) {
                 free(t);

@@ -9,8 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
+#ifdef SLABWATCH_HAVE_SYSTEMD
+#include <systemd/sd-journal.h>
+#else
+#include <syslog.h>
+#endif
 
 #include "core/log.h"
 
@@ -21,15 +25,6 @@ static const char *const kind_names[_ALERT_KIND_MAX] = {
         [ALERT_CAPTURE] = "capture",
         [ALERT_CAPTURE_FAILED] = "capture-failed",
         [ALERT_VERDICT] = "verdict",
-};
-
-static const char *const kind_message_ids[_ALERT_KIND_MAX] = {
-        [ALERT_TRIP] = ALERT_MESSAGE_ID_TRIP,
-        [ALERT_RETRIP] = ALERT_MESSAGE_ID_RETRIP,
-        [ALERT_CLEARED] = ALERT_MESSAGE_ID_CLEARED,
-        [ALERT_CAPTURE] = ALERT_MESSAGE_ID_CAPTURE,
-        [ALERT_CAPTURE_FAILED] = ALERT_MESSAGE_ID_CAPTURE_FAILED,
-        [ALERT_VERDICT] = ALERT_MESSAGE_ID_VERDICT,
 };
 
 const char *alert_kind_name(enum alert_kind kind) {
@@ -46,6 +41,16 @@ void alert_event_add(struct alert_event *ev, const char *name, const char *fmt, 
         vsnprintf(f->value, sizeof f->value, fmt, ap);
         va_end(ap);
 }
+
+#ifdef SLABWATCH_HAVE_SYSTEMD
+static const char *const kind_message_ids[_ALERT_KIND_MAX] = {
+        [ALERT_TRIP] = ALERT_MESSAGE_ID_TRIP,
+        [ALERT_RETRIP] = ALERT_MESSAGE_ID_RETRIP,
+        [ALERT_CLEARED] = ALERT_MESSAGE_ID_CLEARED,
+        [ALERT_CAPTURE] = ALERT_MESSAGE_ID_CAPTURE,
+        [ALERT_CAPTURE_FAILED] = ALERT_MESSAGE_ID_CAPTURE_FAILED,
+        [ALERT_VERDICT] = ALERT_MESSAGE_ID_VERDICT,
+};
 
 /* Journal field values may hold any byte but a field *line* built for
  * sd_journal_sendv must not contain a newline in the name part; values with
@@ -71,6 +76,15 @@ static int send_journal(const struct alert_event *ev) {
         }
         return sd_journal_sendv(iov, (int) n);
 }
+#else
+/* Without libsystemd the system log gets the sentence (syslogd, or busybox
+ * logread; the fields are in the events log). syslog(3) cannot say whether
+ * anyone listened: report "not delivered", so stderr has it too. */
+static int send_journal(const struct alert_event *ev) {
+        syslog(LOG_DAEMON | (ev->priority & LOG_PRIMASK), "slabwatchd[%s]: %s", kind_names[ev->kind], ev->message);
+        return -ENOSYS;
+}
+#endif
 
 static void send_stderr(const struct alert_event *ev) {
         fprintf(stderr, "slabwatchd[%s]: %s\n", kind_names[ev->kind], ev->message);

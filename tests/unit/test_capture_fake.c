@@ -354,6 +354,43 @@ START_TEST(test_seed_318_callsites) {
 }
 END_TEST
 
+/* Booted with slub_debug=T,<cache> (any kernel): the trace flag already
+ * reads 1 and is read-only. The capture reads the TRACE records the kernel
+ * logs anyway, and never writes the flag nor leaves a marker to undo. */
+START_TEST(test_trace_on_at_boot) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "objects_per_min 12.0 > 10", .objects_per_min = 12 };
+        char path[4096];
+
+        make_318_tree();
+        put("sys/kernel/slab/kmalloc-8192/trace", "1\n");
+        snprintf(path, sizeof path, "%s/sys/kernel/slab/kmalloc-8192/trace", root);
+        ck_assert_int_eq(chmod(path, 0444), 0);
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8192", &why), 0);
+        ck_assert_uint_eq(capture_manager_running(m), 1);
+        ck_assert(marker_count() == 0);
+        put("sys/kernel/slab/kmalloc-8192/alloc_calls", alloc_calls_later);
+        append_kmsg_records();
+        run_until_done(&s, 1);
+
+        ck_assert_int_eq(s.error, 0);
+        ck_assert_str_eq(s.method, "sysfs alloc_calls+kmsg-trace");
+        ck_assert_str_eq(read_rel("sys/kernel/slab/kmalloc-8192/trace"), "1");
+        ck_assert(marker_count() == 0);
+        ck_assert_str_eq(s.suspect, "__alloc_skb");
+        ck_assert_uint_eq(s.top_outstanding, 3);
+        ck_assert_uint_eq(capture_manager_running(m), 0);
+        capture_manager_free(m);
+        /* Nothing to restore at the end either. */
+        ck_assert_str_eq(read_rel("sys/kernel/slab/kmalloc-8192/trace"), "1");
+}
+END_TEST
+
 /* 5.19+: debugfs alloc_traces, each site followed by its stack. */
 static const char alloc_traces_first[] =
         "   3103 __alloc_skb+0x98/0x238 waste=0/0 age=430/366961/410069 pid=0-1467 cpus=1,3 nodes=0\n"
@@ -748,6 +785,7 @@ static Suite *capture_suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_seed_318_callsites);
+        tcase_add_test(tc, test_trace_on_at_boot);
         tcase_add_test(tc, test_debugfs_traces);
         tcase_add_test(tc, test_trip_errors);
         tcase_add_test(tc, test_no_method);
