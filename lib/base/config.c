@@ -29,8 +29,7 @@ _Static_assert(CONFIG_SOCKET_PATH_MAX <= CONFIG_PATH_MAX, "socket path field too
  * same values, and the unit tests fail if the two ever differ.
  *
  * The detection defaults were tuned on two recordings of real machines
- * (tests/fixtures/recordings: which ones, and which were held out, is in
- * its README) and follow from what a leak must do to matter in a long
+ * and measured on a third held out (tests/fixtures/recordings/README.md) and follow from what a leak must do to matter in a long
  * stability test: a cache whose floor rises by 0.5 objects/s or more, for
  * 15 minutes, steadily and well above its own noise, is a leak whatever the
  * size of its objects; one that would take all of MemTotal within 120 days

@@ -64,6 +64,10 @@ static const char *const reclaim_linked[] = {
         "mqueue_inode_cache",
         "hugetlbfs_inode_cache",
         "fsnotify_mark_connector",
+        /* Freed lazily, in batches: a vmalloc area's vmap_area is kept until
+         * lazy_max_pages worth have piled up (mm/vmalloc.c), so its count
+         * climbs for minutes or hours on a quiet machine, then drops. */
+        "vmap_area",
 };
 
 static bool matches(const char *const *patterns, size_t n, const char *name) {

@@ -16,7 +16,8 @@ bool slabname_guess_reclaimable(const char *name);
  * inodes go when their dentries are reclaimed (shmem, anon_inode,
  * bpf, mqueue, hugetlbfs), and dentry-linked fsnotify marks. They grow by
  * thousands when a file tree is created or walked and shrink when the
- * kernel reclaims inodes, exactly as the reclaimable caches do, so the
- * detector judges them by the reclaimable rule. The names follow the
+ * kernel reclaims inodes, exactly as the reclaimable caches do. Also
+ * vmap_area, which the kernel frees lazily in batches. The detector judges
+ * all of them by the reclaimable rule. The names follow the
  * kmem_cache_create() calls in Linux 4.x to 6.18. */
 bool slabname_reclaim_linked(const char *name);
