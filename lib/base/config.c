@@ -28,10 +28,11 @@ _Static_assert(CONFIG_SOCKET_PATH_MAX <= CONFIG_PATH_MAX, "socket path field too
  * Every default lives here and only here. config/slabwatch.yaml shows the
  * same values, and the unit tests fail if the two ever differ.
  *
- * The detection defaults were tuned on two recordings of real machines
- * and measured on a third held out (tests/fixtures/recordings/README.md) and follow from what a leak must do to matter in a long
- * stability test: a cache whose floor rises by 0.5 objects/s or more, for
- * 15 minutes, steadily and well above its own noise, is a leak whatever the
+ * The detection defaults were tuned on two recordings of real machines and
+ * measured on a third held out (tests/fixtures/recordings/README.md). They
+ * follow from what a leak must do to matter in a long stability test: a
+ * cache whose floor rises by 0.5 objects/s or more, for 15 minutes,
+ * steadily and well above its own noise, is a leak whatever the
  * size of its objects; one that would take all of MemTotal within 120 days
  * (about 8.5 MiB/h on 24 GiB, 0.36 MiB/h on 1 GiB) needs only 3 minutes. */
 
