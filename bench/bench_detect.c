@@ -3,7 +3,8 @@
  * labelled, each trip's latency after its leak began, false trips (cache and
  * time), the companions and excused caches that tripped, and the replay
  * speed; then a sweep over the two parameters that trade latency against
- * false trips (steady_for and significance of the default rules).
+ * false trips (steady_for and min_trend of the default rule for
+ * non-reclaimable caches).
  * Figures, no pass or fail: tests/unit/test_engine.c pins the table.
  *
  *   bench_detect [--every N] [--no-sweep] [--trace CACHE] [RECORDINGS_DIR]
@@ -263,24 +264,24 @@ int main(int argc, char **argv) {
 
         /* The rule for non-reclaimable caches is the last default. */
         static const double steady_min[] = { 5, 10, 15, 20, 25 };
-        static const double significance[] = { 3, 6, 10 };
-        printf("\n== sweep: default rule's steady_for x significance, all recordings\n");
-        printf("  steady_for  significance   tripped/must  late  false  mean latency\n");
+        static const double min_trend[] = { 0.5, 0.7, 0.8, 0.9 };
+        printf("\n== sweep: default rule's steady_for x min_trend, all recordings\n");
+        printf("  steady_for  min_trend   tripped/must  late  false  mean latency\n");
         for (size_t a = 0; a < sizeof steady_min / sizeof *steady_min; a++)
-                for (size_t b = 0; b < sizeof significance / sizeof *significance; b++) {
+                for (size_t b = 0; b < sizeof min_trend / sizeof *min_trend; b++) {
                         struct sweep_total t = {};
                         for (size_t i = 0; i < n; i++) {
                                 config_defaults(&config);
                                 config.interval_usec = (uint64_t) (labels[i].interval_sec * every * 1e6);
                                 struct config_rule *rule = &config.rules[config.n_rules - 1];
                                 rule->steady_for_usec = (uint64_t) (steady_min[a] * 60) * SEC;
-                                rule->significance = significance[b];
+                                rule->min_trend = min_trend[b];
                                 double sec;
                                 if (replay(logs[i], &config, every, NULL, labels[i].start, &run, &sec) == 0)
                                         sweep_add(&labels[i], &run, &t);
                         }
-                        printf("  %7.0f min  %12.0f   %6zu/%-5zu  %4zu  %5zu  %9.1f min\n", steady_min[a],
-                               significance[b], t.tripped, t.must, t.late, t.n_false,
+                        printf("  %7.0f min  %9.1f   %6zu/%-5zu  %4zu  %5zu  %9.1f min\n", steady_min[a],
+                               min_trend[b], t.tripped, t.must, t.late, t.n_false,
                                t.tripped ? t.latency_sum / (double) t.tripped / 60 : NAN);
                 }
         return 0;
