@@ -35,7 +35,9 @@ struct capture {
         struct tracing *tracing;                /* stage 4, NULL when no method runs */
 
         uint64_t start_mono_usec;
-        uint64_t duration_usec;
+        uint64_t duration_usec;                 /* the allocation window */
+        uint64_t drain_usec;                    /* frees only, after it */
+        bool draining;
         int error;
         bool finishing;
 
@@ -171,9 +173,56 @@ static void capture_free(struct capture *cap) {
 
 static void end_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, end_timer));
-        (void) loop;
         (void) revents;
+        /* The allocation window is over: drain (frees only) for a while, so
+         * objects allocated near its end are seen to die. */
+        if (cap->error == 0 && !cap->draining && cap->drain_usec > 0 && tracing_end_allocs(cap->tracing)) {
+                cap->draining = true;
+                cap->report->attribution.drain_usec = cap->drain_usec;
+                ev_timer_set(&cap->end_timer, (double) cap->drain_usec / 1e6, 0.);
+                ev_timer_start(loop, &cap->end_timer);
+                return;
+        }
         capture_finish(cap, cap->error < 0 ? "nothing to capture" : "duration");
+}
+
+/* capture.drain, its default 20 % of the duration. */
+static uint64_t drain_of(const struct config *c, uint64_t duration_usec) {
+        return c->capture.drain_usec == CONFIG_DRAIN_AUTO ? duration_usec / 5 : c->capture.drain_usec;
+}
+
+/* The settle time: the drain, or 20 % of the window when there is none. */
+static uint64_t settle_of(const struct config *c, uint64_t duration_usec) {
+        uint64_t d = drain_of(c, duration_usec);
+        return d > 0 ? d : duration_usec / 5;
+}
+
+/* One sample of the captured caches' active objects (every member of the
+ * identity summed, as the trace covers them), inside the window. */
+static void capture_sample(struct capture *cap, const struct slabinfo *si) {
+        struct report_attribution *a = &cap->report->attribution;
+        uint64_t active = 0;
+        uint32_t per_slab = 0;
+        bool found = false;
+
+        if (cap->finishing || cap->draining || cap->error < 0 || !si)
+                return;
+        for (size_t i = 0; i < cap->identity->n_members; i++) {
+                const struct slabinfo_cache *c = slabinfo_find(si, cap->identity->members[i].slabinfo_name);
+                if (!c)
+                        continue;
+                active += c->active_objs;
+                if (c->objperslab > per_slab)
+                        per_slab = c->objperslab;
+                found = true;
+        }
+        if (!found)
+                return;
+        if (a->cache_samples == 0)
+                a->cache_first = active;
+        a->cache_last = active;
+        a->cache_samples++;
+        a->objperslab = per_slab;
 }
 
 static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -321,6 +370,7 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         start_real = now_usec(CLOCK_REALTIME);
         cap->start_mono_usec = now_usec(CLOCK_MONOTONIC);
         cap->duration_usec = duration_usec;
+        cap->drain_usec = drain_of(&m->config, duration_usec);
         bundle_make_id(cap->key, start_real, idbuf, sizeof idbuf);
         snprintf(cap->id, sizeof cap->id, "%s", idbuf);
         report_begin(cap, why, start_real);
@@ -329,7 +379,8 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         r = callsnap_new(&m->config, &m->probe, id, cap->key, cap->start_mono_usec, cap->report, &cap->callsites);
         if (r == 0)
                 r = tracing_start(&(struct tracing_env) { .config = &m->config, .probe = &m->probe,
-                                                          .mounts = m->mounts },
+                                                          .mounts = m->mounts,
+                                                          .settle_usec = settle_of(&m->config, duration_usec) },
                                   id, cap->report, &cap->tracing);
         if (r < 0) {
                 capture_free(cap);
@@ -409,6 +460,7 @@ static void capture_finish(struct capture *cap, const char *reason) {
                                 .top_stack = out.top_stack,
                                 .top_outstanding = out.top_outstanding,
                                 .suspect = out.suspect,
+                                .confidence = out.confidence,
                                 .top_call_site = out.top_call_site,
                                 .error = cap->error,
                                 .bundle_error = bundle_error,
@@ -463,6 +515,13 @@ int capture_manager_trip(struct capture_manager *m, const char *cache, const str
         return capture_start(m, cache, why ? why : &none, m->config.capture.duration_usec);
 }
 
+void capture_manager_sample(struct capture_manager *m, const struct slabinfo *si) {
+        if (!m || !si)
+                return;
+        for (struct capture *c = m->captures; c; c = c->next)
+                capture_sample(c, si);
+}
+
 int capture_manager_arm(struct capture_manager *m, const char *cache, uint64_t duration_usec) {
         struct capture_trigger why = { .on_demand = true, .reason = "armed on request" };
 
@@ -506,6 +565,8 @@ static json_object *running_json(const struct capture *cap) {
         json_object_object_add(o, "start_usec", json_object_new_uint64(cap->report->start_realtime_usec));
         json_object_object_add(o, "elapsed_s", json_object_new_double((double) (now - cap->start_mono_usec) / 1e6));
         json_object_object_add(o, "duration_s", json_object_new_double((double) cap->duration_usec / 1e6));
+        json_object_object_add(o, "drain_s", json_object_new_double((double) cap->drain_usec / 1e6));
+        json_object_object_add(o, "draining", json_object_new_boolean(cap->draining));
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_events", json_object_new_uint64(lost));
         json_object_object_add(o, "callsite_snapshots", json_object_new_uint64(cap->report->callsite_snapshots));

@@ -11,7 +11,9 @@
  *      capture/tracer, before 5.9 the sysfs trace flag and /dev/kmsg),
  *      draining every capture.poll; every change to the kernel goes
  *      through capture/kchange;
- *   4. stops at capture.duration, on capture_manager_disarm(),
+ *   4. at capture.duration ends the allocation window and traces frees
+ *      only for capture.drain (so late short-lived objects are seen to
+ *      die), then stops; or stops on capture_manager_disarm(),
  *      capture_manager_stop_all() (SIGTERM/SIGHUP), the event/memory bound,
  *      or the cache vanishing;
  *   5. restores the kernel, finishes the report (report/assemble), writes
@@ -75,7 +77,9 @@ struct capture_result {
         uint64_t events;
         const char *top_stack;          /* frames of the first stack, innermost first, ';'-joined; "" */
         uint64_t top_outstanding;
-        const char *suspect;            /* first non-allocator frame's function of the top stack; "" */
+        const char *suspect;            /* first non-allocator frame's function of the top stack; ""
+                                         * also when the growth had stopped before the capture */
+        const char *confidence;         /* of the top stack: "high", "medium", "low" */
         const char *top_call_site;      /* the call site growing most; "" */
         int error;                      /* 0; -EOPNOTSUPP when nothing could be captured */
         int bundle_error;               /* 0 or -errno writing the bundle (ENOSPC, EACCES, ...) */
@@ -111,6 +115,13 @@ const struct probe *capture_manager_probe(const struct capture_manager *m);
  * method, the capture still runs (for the bundle, the history and the
  * advice) and ends at once with result->error = -EOPNOTSUPP. */
 int capture_manager_trip(struct capture_manager *m, const char *cache, const struct capture_trigger *why);
+
+/* The daemon's parsed /proc/slabinfo of this tick: each running capture
+ * inside its allocation window keeps its cache's active objects, the
+ * ledger's cache_delta. The sampling seam: the daemon parses slabinfo every
+ * tick anyway, so a capture needs no reads of its own and no view into the
+ * engine's history tiers. @si is used during the call only. */
+void capture_manager_sample(struct capture_manager *m, const struct slabinfo *si);
 
 /* Start an on-demand capture of @cache for @duration_usec (0 = the config's
  * duration). Ignores capture.enabled and the cool-down; same other errors as

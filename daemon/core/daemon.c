@@ -143,6 +143,7 @@ static void on_capture_done(const struct capture_result *res, void *userdata) {
         alert_event_add(&a, "TOP_STACK", "%s", res->top_stack);
         alert_event_add(&a, "TOP_OUTSTANDING", "%" PRIu64, res->top_outstanding);
         alert_event_add(&a, "SUSPECT", "%s", res->suspect);
+        alert_event_add(&a, "CONFIDENCE", "%s", res->confidence);
         alert_event_add(&a, "TOP_CALL_SITE", "%s", res->top_call_site);
         if (res->bundle_error < 0)
                 alert_event_add(&a, "BUNDLE_ERROR", "%s: %s", res->bundle_error_path, strerror(-res->bundle_error));
@@ -304,6 +305,10 @@ void daemon_sample(struct daemon *d) {
                 if (r < 0)
                         log_warning_errno(r, "Sample at %" PRIu64 " not recorded", t_usec);
         }
+        /* The ledger of a running capture: its cache's growth in the window
+         * (a capture this sample's trip started takes it as its first). */
+        if (have_slabinfo && d->captures)
+                capture_manager_sample(d->captures, &d->slabinfo);
 
         uint64_t t1 = daemon_mono_usec();
         d->stats.samples++;

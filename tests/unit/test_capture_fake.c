@@ -475,6 +475,51 @@ START_TEST(test_debugfs_traces) {
 }
 END_TEST
 
+
+static void sample_text(struct capture_manager *m, const char *text) {
+        struct slabinfo si = {};
+        ck_assert_int_eq(slabinfo_parse(text, strlen(text), &si), 0);
+        capture_manager_sample(m, &si);
+        slabinfo_done(&si);
+}
+
+/* The ledger's cache_delta comes from the daemon's samples of the window,
+ * summed over the class's members. */
+START_TEST(test_ledger_samples) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        json_object *report = NULL, *att, *v;
+
+        make_61_tree();
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        /* Before any capture runs: nothing to record, nothing breaks. */
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-8k          1000   1000   8192    4    8 : tunables    0    0    0 : slabdata    250    250      0\n");
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8k", &why), 0);
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-cg-8k         16     16   8192    4    8 : tunables    0    0    0 : slabdata      4      4      0\n"
+                       "kmalloc-8k          3200   3200   8192    4    8 : tunables    0    0    0 : slabdata    800    800      0\n");
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-cg-8k         20     20   8192    4    8 : tunables    0    0    0 : slabdata      5      5      0\n"
+                       "kmalloc-8k          3400   3400   8192    4    8 : tunables    0    0    0 : slabdata    850    850      0\n");
+        put("sys/kernel/debug/slab/kmalloc-8k/alloc_traces", alloc_traces_later);
+        run_until_done(&s, 1);
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &report), 0);
+        ck_assert(json_object_object_get_ex(report, "attribution", &att));
+        ck_assert(json_object_object_get_ex(att, "cache_delta", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 3420 - 3216);
+        ck_assert(json_object_object_get_ex(att, "cache_samples", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 2);
+        ck_assert(json_object_object_get_ex(att, "verdict", &v));
+        ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "__alloc_skb+0x98/0x238"));
+        json_object_put(report);
+        capture_manager_free(m);
+}
+END_TEST
+
 START_TEST(test_trip_errors) {
         struct config c;
         struct seen s = {};
@@ -749,6 +794,7 @@ static Suite *capture_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_seed_318_callsites);
         tcase_add_test(tc, test_debugfs_traces);
+        tcase_add_test(tc, test_ledger_samples);
         tcase_add_test(tc, test_trip_errors);
         tcase_add_test(tc, test_no_method);
         tcase_add_test(tc, test_rotation);
