@@ -134,6 +134,14 @@ const char *report_join_methods(const struct report *r, char *buf, size_t size) 
         return buf;
 }
 
+/* Name the suspected leak when it spans more than this cache. */
+static void outcome_add_group(const struct report *r, struct report_outcome *o) {
+        size_t n = strlen(o->message);
+        if (r->leak_group[0] && strchr(r->leak_group_name, '+'))
+                snprintf(o->message + n, sizeof o->message - n, " [suspected leak %s: %s]", r->leak_group,
+                         r->leak_group_name);
+}
+
 void report_outcome_of(const struct report *r, const char *cache, int capture_error, struct report_outcome *ret) {
         struct report_outcome *o = ret;
 
@@ -177,6 +185,7 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
         else
                 snprintf(o->message, sizeof o->message, "Capture of %s: no allocation was seen (%s)", cache,
                          r->stop_reason);
+        outcome_add_group(r, o);
 }
 
 void report_outcome_bundle_failed(struct report_outcome *o, const char *path, int error) {
@@ -197,6 +206,8 @@ int report_summary_json(const struct report *r, json_object **ret) {
         json_object_object_add(o, "stop_reason", json_object_new_string(r->stop_reason));
         json_object_object_add(o, "lost_events", json_object_new_uint64(r->lost_events));
         json_object_object_add(o, "stacks", json_object_new_uint64(r->n_stacks));
+        if (r->leak_group[0])
+                json_object_object_add(o, "leak", json_object_new_string(r->leak_group_name));
         json_object_object_add(o, "confidence",
                                json_object_new_string(report_confidence_name(r->attribution.confidence)));
         json_object_object_add(o, "growth_stopped", json_object_new_boolean(r->attribution.growth_stopped));

@@ -39,6 +39,7 @@ void report_free(struct report *r) {
         report_strv_done(&r->advice);
         report_strv_done(&r->warnings);
         report_strv_done(&r->attribution.notes);
+        report_strv_done(&r->leak_group_members);
         for (size_t i = 0; i < r->n_call_sites; i++)
                 report_strv_done(&r->call_sites[i].frames);
         free(r->call_sites);
@@ -414,6 +415,15 @@ int report_to_json(const struct report *r, json_object **ret) {
                 jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
 
         jadd(o, "attribution", json_attribution(&r->attribution, &ok), &ok);
+        if (r->leak_group[0]) {
+                json_object *g = json_object_new_object();
+                if (g) {
+                        jadd(g, "id", json_object_new_string(r->leak_group), &ok);
+                        jadd(g, "caches", json_object_new_string(r->leak_group_name), &ok);
+                        jadd(g, "members", jstrv(&r->leak_group_members, &ok), &ok);
+                }
+                jadd(o, "leak_group", g, &ok);
+        }
         if (r->n_stacks > 0) {
                 jadd(o, "suspect",
                      json_object_new_string(r->attribution.growth_stopped
@@ -535,6 +545,11 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         fprintf(f, "slabwatch capture %s\n\n", r->id);
         text_attribution(f, r);
         fprintf(f, "%-12s%s\n", "cache:", r->cache);
+        if (r->leak_group[0]) {
+                fprintf(f, "%-12s%s: %s\n", "leak:", r->leak_group, r->leak_group_name);
+                for (size_t i = 0; i < r->leak_group_members.n; i++)
+                        fprintf(f, "%-12s  %s\n", "", r->leak_group_members.v[i]);
+        }
         text_strv_line(f, "aliases:", &r->aliases);
         fprintf(f, "%-12s%s\n", "kernel:", r->kernel);
         if (r->trigger.on_demand)

@@ -120,6 +120,9 @@ struct report {
         uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
         uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
         struct report_attribution attribution;
+        char leak_group[REPORT_NAME_MAX];       /* the suspected leak, "leak-3"; "" */
+        char leak_group_name[REPORT_TEXT_MAX];  /* its caches, most specific first: "UDP+filp" */
+        struct report_strv leak_group_members;  /* "UDP (dedicated, 120.0 objects/min)" */
         bool truncated;                 /* an event or memory bound stopped the aggregation */
         char truncated_reason[REPORT_TEXT_MAX];
         unsigned callsite_snapshots;
