@@ -113,6 +113,8 @@ void report_assemble(struct report *r, const struct callseries *series, const ch
         r->duration_usec = duration_usec;
         snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop_reason);
         report_rank(r);
+        if (report_find_culprit(r) < 0)
+                (void) report_strv_add(&r->warnings, "culprit: out of memory grouping the stacks into paths");
         if (strcmp(stop_reason, "cache vanished") == 0)
                 (void) report_strv_addf(&r->warnings,
                                         "the cache disappeared during the capture (its module was unloaded?)");
@@ -156,8 +158,7 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
                 report_join_frames(&r->stacks[0], ";", o->top_stack, sizeof o->top_stack);
                 /* Growth that stopped before the capture leaves no evidence
                  * on any stack: naming one would mislead. */
-                if (!r->attribution.growth_stopped)
-                        report_suspect(&r->stacks[0], o->suspect, sizeof o->suspect);
+                report_named_suspect(r, o->suspect, sizeof o->suspect);
                 o->top_outstanding = r->stacks[0].outstanding;
         }
         snprintf(o->confidence, sizeof o->confidence, "%s", report_confidence_name(r->attribution.confidence));
@@ -213,10 +214,7 @@ int report_summary_json(const struct report *r, json_object **ret) {
         json_object_object_add(o, "growth_stopped", json_object_new_boolean(r->attribution.growth_stopped));
         if (r->n_stacks > 0) {
                 json_object_object_add(o, "suspect",
-                                       json_object_new_string(r->attribution.growth_stopped
-                                                                      ? ""
-                                                                      : report_suspect(&r->stacks[0], suspect,
-                                                                                       sizeof suspect)));
+                                       json_object_new_string(report_named_suspect(r, suspect, sizeof suspect)));
                 json_object_object_add(o, "top_outstanding", json_object_new_uint64(r->stacks[0].outstanding));
         }
         *ret = o;

@@ -40,6 +40,11 @@ void report_free(struct report *r) {
         report_strv_done(&r->warnings);
         report_strv_done(&r->attribution.notes);
         report_strv_done(&r->leak_group_members);
+        for (size_t i = 0; i < r->n_paths; i++) {
+                report_strv_done(&r->paths[i].frames);
+                report_strv_done(&r->paths[i].variants);
+        }
+        free(r->paths);
         for (size_t i = 0; i < r->n_call_sites; i++)
                 report_strv_done(&r->call_sites[i].frames);
         free(r->call_sites);
@@ -415,6 +420,35 @@ int report_to_json(const struct report *r, json_object **ret) {
                 jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
 
         jadd(o, "attribution", json_attribution(&r->attribution, &ok), &ok);
+        if (r->culprit[0]) {
+                json_object *cu = json_object_new_object();
+                if (cu) {
+                        jadd(cu, "function", json_object_new_string(r->culprit), &ok);
+                        jadd(cu, "frame_index", json_object_new_uint64(r->culprit_frame), &ok);
+                        jadd(cu, "reason", json_object_new_string(r->culprit_reason), &ok);
+                }
+                jadd(o, "culprit", cu, &ok);
+        }
+        json_object *paths = json_object_new_array();
+        for (size_t i = 0; paths && i < r->n_paths; i++) {
+                const struct report_path *p = &r->paths[i];
+                json_object *po = json_object_new_object();
+                if (!po) {
+                        ok = false;
+                        break;
+                }
+                jadd(po, "frames", jstrv(&p->frames, &ok), &ok);
+                jadd(po, "boundary", json_object_new_string(p->boundary), &ok);
+                jadd(po, "stacks", json_object_new_uint64(p->n_stacks), &ok);
+                jadd(po, "allocs", json_object_new_uint64(p->allocs), &ok);
+                jadd(po, "frees", json_object_new_uint64(p->frees), &ok);
+                jadd(po, "outstanding", json_object_new_uint64(p->outstanding), &ok);
+                jadd(po, "settled", json_object_new_uint64(p->settled), &ok);
+                jadd(po, "variants", jstrv(&p->variants, &ok), &ok);
+                jadd(po, "n_variants", json_object_new_uint64(p->n_variants), &ok);
+                jappend(paths, po, &ok);
+        }
+        jadd(o, "paths", paths, &ok);
         if (r->leak_group[0]) {
                 json_object *g = json_object_new_object();
                 if (g) {
@@ -425,11 +459,7 @@ int report_to_json(const struct report *r, json_object **ret) {
                 jadd(o, "leak_group", g, &ok);
         }
         if (r->n_stacks > 0) {
-                jadd(o, "suspect",
-                     json_object_new_string(r->attribution.growth_stopped
-                                                    ? ""
-                                                    : report_suspect(&r->stacks[0], suspect, sizeof suspect)),
-                     &ok);
+                jadd(o, "suspect", json_object_new_string(report_named_suspect(r, suspect, sizeof suspect)), &ok);
                 jadd(o, "top_stack", json_object_new_string(report_join_frames(&r->stacks[0], ";", top, sizeof top)), &ok);
         } else {
                 jadd(o, "suspect", json_object_new_string(""), &ok);
@@ -470,6 +500,13 @@ int report_to_json(const struct report *r, json_object **ret) {
         }
         *ret = o;
         return 0;
+}
+
+/* @j if frame @j of path @p is the culprit's function, else SIZE_MAX. */
+static size_t frames_culprit_index(const struct report *r, const struct report_path *p, size_t j) {
+        size_t len;
+        const char *fn = frames_function(p->frames.v[j], &len);
+        return strlen(r->culprit) == len && memcmp(fn, r->culprit, len) == 0 ? j : SIZE_MAX;
 }
 
 static void text_strv_line(FILE *f, const char *label, const struct report_strv *v) {
@@ -565,10 +602,13 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",
                 "events:", r->events, r->lost_events, r->unmatched_frees);
-        if (r->n_stacks > 0 && !r->attribution.growth_stopped)
+        if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
                 fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding, %" PRIu64 " settled, confidence %s)\n",
-                        "suspect:", report_suspect(&r->stacks[0], suspect, sizeof suspect), r->stacks[0].outstanding,
+                        "suspect:", report_named_suspect(r, suspect, sizeof suspect), r->stacks[0].outstanding,
                         r->stacks[0].settled, report_confidence_name(r->stacks[0].confidence));
+                if (r->culprit[0])
+                        fprintf(f, "%-12s%s\n", "why:", r->culprit_reason);
+        }
         else if (r->n_stacks > 0)
                 fprintf(f, "%-12snone named: the growth had stopped before the capture\n", "suspect:");
         if (r->lost_events > 0)
@@ -585,6 +625,24 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         } else
                 fputs("\nCall sites: not recorded for this cache (see below)\n", f);
 
+        if (r->n_paths > 0 && r->n_paths < r->n_stacks) {
+                fprintf(f, "\nPaths (stacks that differ only past an entry boundary, most outstanding first):\n");
+                for (size_t i = 0; i < r->n_paths; i++) {
+                        const struct report_path *p = &r->paths[i];
+                        fprintf(f, "\n@%zu  outstanding %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                                "  %zu stacks%s%s\n",
+                                i + 1, p->outstanding, p->allocs, p->frees, p->n_stacks, p->boundary[0] ? ", up to " : "",
+                                p->boundary);
+                        for (size_t j = 0; j < p->frames.n; j++)
+                                fprintf(f, "    %s%s\n", p->frames.v[j],
+                                        i == 0 && r->culprit[0] && j == frames_culprit_index(r, p, j) ? "   <== culprit" : "");
+                        for (size_t j = 0; j < p->variants.n; j++)
+                                fprintf(f, "      variant: %s\n", p->variants.v[j]);
+                        if (p->n_variants > p->variants.n)
+                                fprintf(f, "      ... %zu more variants\n", p->n_variants - p->variants.n);
+                }
+        }
+
         fprintf(f, "\nStacks (%zu distinct, most outstanding first, none omitted):\n", r->n_stacks);
         for (size_t i = 0; i < r->n_stacks; i++) {
                 const struct report_stack *s = &r->stacks[i];
@@ -593,7 +651,8 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                         i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
                         report_confidence_name(s->confidence));
                 for (size_t j = 0; j < s->frames.n; j++)
-                        fprintf(f, "    %s\n", s->frames.v[j]);
+                        fprintf(f, "    %s%s\n", s->frames.v[j],
+                                i == 0 && r->culprit[0] && j == r->culprit_frame ? "   <== culprit" : "");
         }
         if (r->n_stacks == 0)
                 fputs("  (none)\n", f);

@@ -74,6 +74,24 @@ struct report_callsite {
         struct report_strv frames;      /* stack of the site (5.19+ alloc_traces) */
 };
 
+/* Variants listed per path; more are counted, not listed. */
+#define REPORT_VARIANTS_MAX 32
+
+/* Allocation stacks that differ only past an entry boundary (the IRQ or
+ * ksoftirqd context under __do_softirq, a syscall's entry wrappers) are
+ * one path; each distinct tail past the boundary is a variant. */
+struct report_path {
+        struct report_strv frames;      /* from the innermost frame to the boundary */
+        char boundary[REPORT_NAME_MAX]; /* "__do_softirq", "syscall entry", "" (none) */
+        uint64_t allocs;
+        uint64_t frees;
+        uint64_t outstanding;
+        uint64_t settled;
+        size_t n_stacks;
+        struct report_strv variants;    /* "irq_exit <- ret_from_irq <- ...: 12 outstanding of 40" */
+        size_t n_variants;              /* all of them, even past REPORT_VARIANTS_MAX */
+};
+
 /* The attribution ledger: how much of the cache's growth over the capture
  * the traced stacks account for, and what could make them wrong. The
  * cache_* inputs come from the daemon's samples taken during the
@@ -120,6 +138,11 @@ struct report {
         uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
         uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
         struct report_attribution attribution;
+        char culprit[REPORT_NAME_MAX];  /* the frame that separates leaking from freeing stacks, "" */
+        size_t culprit_frame;           /* its index in stacks[0].frames */
+        char culprit_reason[REPORT_TEXT_MAX];
+        struct report_path *paths;      /* most outstanding first */
+        size_t n_paths;
         char leak_group[REPORT_NAME_MAX];       /* the suspected leak, "leak-3"; "" */
         char leak_group_name[REPORT_TEXT_MAX];  /* its caches, most specific first: "UDP+filp" */
         struct report_strv leak_group_members;  /* "UDP (dedicated, 120.0 objects/min)" */
@@ -181,6 +204,19 @@ const char *report_suspect(const struct report_stack *s, char *buf, size_t size)
 /* @s's frames, innermost first, joined by @sep into @buf; cut with "..."
  * at a frame boundary if it does not fit. Returns @buf. */
 const char *report_join_frames(const struct report_stack *s, const char *sep, char *buf, size_t size);
+
+/* Group ranked @r's stacks into paths (entry boundaries) and name the
+ * culprit: walking outward from the allocation point along the top path,
+ * the first frame through which every path still holds outstanding objects
+ * (paths through the frames below it that turn off elsewhere net to ~0).
+ * Generic wrappers (__alloc_skb, kmalloc_reserve, a vendor's skb pool) are
+ * passed over because freeing paths run through them too. -ENOMEM. */
+int report_find_culprit(struct report *r);
+
+/* The function the report names: the culprit, else the top stack's
+ * suspect; "" when growth stopped before the capture or without stacks.
+ * Returns @buf. */
+const char *report_named_suspect(const struct report *r, char *buf, size_t size);
 
 /* "high", "medium", "low". */
 const char *report_confidence_name(enum report_confidence c);

@@ -103,7 +103,8 @@ START_TEST(test_clean_leak) {
 
         struct report_outcome out;
         report_outcome_of(r, "UDP", 0, &out);
-        ck_assert_str_eq(out.suspect, "inet_create");
+        /* The churn runs through inet_create too: the caller that differs. */
+        ck_assert_str_eq(out.suspect, "__sys_socket");
         ck_assert_str_eq(out.confidence, "high");
 
         json_object *j = NULL, *att, *v;
