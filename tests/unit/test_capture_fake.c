@@ -507,6 +507,9 @@ START_TEST(test_ledger_samples) {
                        "kmalloc-8k          3400   3400   8192    4    8 : tunables    0    0    0 : slabdata    850    850      0\n");
         put("sys/kernel/debug/slab/kmalloc-8k/alloc_traces", alloc_traces_later);
         run_until_done(&s, 1);
+        /* The renderings are in every bundle, even without stacks. */
+        ck_assert(bundle_has(s.dir, "report.html"));
+        ck_assert(bundle_has(s.dir, "stacks.folded"));
         ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &report), 0);
         ck_assert(json_object_object_get_ex(report, "attribution", &att));
         ck_assert(json_object_object_get_ex(att, "cache_delta", &v));
