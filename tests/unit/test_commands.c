@@ -337,6 +337,9 @@ START_TEST(test_status_probe_after_mount) {
         ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc")));
         ck_assert(json_object_get_boolean(field(field(caps, "kmem_events"), "kmem_cache_alloc_name")));
         json_object_put(doc);
+        /* Set up by hand, not as a part: daemon_free() does not free it. */
+        capture_manager_free(fx.d->captures);
+        fx.d->captures = NULL;
         fixture_done(&fx);
 }
 END_TEST
