@@ -76,7 +76,7 @@ struct config_alert {
         uint64_t events_log_max_bytes;  /* events.log rotated past this (16MiB) */
 };
 
-/* capture.drain left unset: 20 % of capture.duration (config_capture_drain_usec()). */
+/* capture.drain left unset: the capture manager drains for 20 % of capture.duration. */
 #define CONFIG_DRAIN_AUTO UINT64_MAX
 
 struct config_capture {
