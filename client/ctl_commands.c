@@ -128,7 +128,20 @@ int ctl_cmd_status(struct ctl *c, int argc, char **argv) {
                                json_object_is_type(x, json_type_string) ? json_object_get_string(x)
                                                                         : ctl_json_str(x, "cache", "?"));
                 }
+                json_object *queued = json_object_object_get(caps, "queued");
+                size_t nq = json_object_is_type(queued, json_type_array) ? json_object_array_length(queued) : 0;
+                if (nq > 0)
+                        printf("; %zu queued", nq);
+                for (size_t i = 0; i < nq; i++)
+                        printf("%s%s", i ? ", " : ": ", ctl_json_str(json_object_array_get_idx(queued, i), "cache", "?"));
                 putchar('\n');
+                /* Suspected leaks: caches that tripped together, most specific first. */
+                json_object *leaks = json_object_object_get(caps, "leaks");
+                size_t nl = json_object_is_type(leaks, json_type_array) ? json_object_array_length(leaks) : 0;
+                for (size_t i = 0; i < nl; i++) {
+                        json_object *x = json_object_array_get_idx(leaks, i);
+                        printf("leak          %s: %s\n", ctl_json_str(x, "id", "?"), ctl_json_str(x, "caches", "?"));
+                }
         }
         const char *capsum = ctl_json_str(d, "capabilities_summary", NULL);
         if (capsum)

@@ -10,6 +10,7 @@ packages=(
         check
         systemd xz-utils gzip util-linux procps python3 man-db groff-base passwd prometheus
         clang libclang-rt-14-dev
+        chromium
 )
 if [ "${1:-}" = "--devices" ]; then
         # Cross builds and kernels under qemu (scripts/cross, scripts/vmtest).

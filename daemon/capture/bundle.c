@@ -13,6 +13,7 @@
 #include "caches/slabinfo.h"
 #include "core/readfile.h"
 #include "report/assemble.h"
+#include "report/render.h"
 
 /* Bundles hold kernel stacks and addresses: not for every local user. */
 #define BUNDLE_DIR_MODE 0750
@@ -578,6 +579,24 @@ static int add_blob(struct bundle *b, const char *name, const struct bundle_blob
         return blob->len > 0 && blob->data ? bundle_add(b, name, blob->data, blob->len) : 0;
 }
 
+/* report.html and stacks.folded. */
+static int add_rendering(struct bundle *b, const struct report *rep, const struct bundle_blob *history) {
+        char *text = NULL;
+        size_t len = 0;
+        int r = report_to_html(rep, history->data, history->data ? history->len : 0, &text, &len);
+
+        if (r >= 0)
+                r = bundle_add(b, BUNDLE_REPORT_HTML, text, len);
+        free(text);
+        text = NULL;
+        if (r >= 0)
+                r = report_to_folded(rep, &text, &len);
+        if (r >= 0)
+                r = bundle_add(b, BUNDLE_STACKS_FOLDED, text, len);
+        free(text);
+        return r;
+}
+
 /* The raw call-site snapshots: "kmalloc-8k.alloc_calls.first", names of [A-Za-z0-9._-]. */
 static int add_callsite_files(struct bundle *b, const struct bundle_capture *in) {
         const struct callseries *cs = in->callsites;
@@ -625,6 +644,8 @@ int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct re
                 r = report_to_text(rep, &text, &text_len);
         if (r >= 0)
                 r = bundle_add(b, BUNDLE_REPORT_TXT, text, text_len);
+        if (r >= 0)
+                r = add_rendering(b, rep, &in->history);
         if (r >= 0)
                 r = add_blob(b, BUNDLE_HISTORY_CSV, &in->history);
         if (r >= 0 && in->callsites && in->callsites->csv)

@@ -34,6 +34,8 @@
 #define BUNDLE_REPORT_TXT "report.txt"          /* the same for humans */
 #define BUNDLE_SUMMARY_JSON "summary.json"      /* what a listing shows */
 #define BUNDLE_HISTORY_CSV "history.csv"        /* the cache's history up to the trip */
+#define BUNDLE_REPORT_HTML "report.html"        /* one self-contained page for a person */
+#define BUNDLE_STACKS_FOLDED "stacks.folded"    /* outstanding objects per stack, flamegraph.pl format */
 #define BUNDLE_SERIES_CSV "callsites-series.csv" /* every call site's count at every snapshot */
 #define BUNDLE_ALLOCINFO_FIRST "allocinfo.first" /* /proc/allocinfo at the start */
 #define BUNDLE_ALLOCINFO_LAST "allocinfo.last"  /* and at the end */

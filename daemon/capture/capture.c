@@ -13,6 +13,7 @@
 #include "capture/identity.h"
 #include "capture/kchange.h"
 #include "capture/tracing.h"
+#include "caches/leakgroup.h"
 #include "core/log.h"
 #include "report/assemble.h"
 
@@ -21,6 +22,7 @@ _Static_assert(REPORT_ID_MAX >= BUNDLE_ID_MAX, "a bundle id must fit the report'
 struct capture {
         struct capture_manager *m;
         struct capture *next;
+        unsigned group;                         /* suspected leak (leakgroup id), 0 = none */
 
         char id[BUNDLE_ID_MAX];
         char asked[SLABINFO_NAME_MAX];
@@ -35,7 +37,9 @@ struct capture {
         struct tracing *tracing;                /* stage 4, NULL when no method runs */
 
         uint64_t start_mono_usec;
-        uint64_t duration_usec;
+        uint64_t duration_usec;                 /* the allocation window */
+        uint64_t drain_usec;                    /* frees only, after it */
+        bool draining;
         int error;
         bool finishing;
 
@@ -50,6 +54,17 @@ struct cooldown_entry {
         uint64_t end_mono_usec;
 };
 
+/* A trip waiting for a capture slot (or for the rest of its tick's trips). */
+struct queued_trip {
+        char cache[SLABINFO_NAME_MAX];
+        struct identity *identity;
+        unsigned group;
+        uint64_t queued_mono_usec;
+        char reason[REPORT_TEXT_MAX];
+        struct capture_trigger why;             /* reason and history point into this entry */
+        char *history;
+};
+
 struct capture_manager {
         struct ev_loop *loop;
         struct config config;
@@ -61,6 +76,11 @@ struct capture_manager {
         unsigned n_running;
         struct cooldown_entry cooldown[CAPTURE_COOLDOWN_MAX];
         size_t n_cooldown;
+        struct leakgroups groups;               /* suspected leaks: caches that trip together */
+        struct queued_trip *queue[CAPTURE_QUEUE_MAX];
+        size_t n_queued;
+        bool held;                              /* capture_manager_hold(): trips only queue */
+        bool stopping;                          /* stop_all: start nothing new */
 };
 
 static uint64_t now_usec(clockid_t clock) {
@@ -171,9 +191,56 @@ static void capture_free(struct capture *cap) {
 
 static void end_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, end_timer));
-        (void) loop;
         (void) revents;
+        /* The allocation window is over: drain (frees only) for a while, so
+         * objects allocated near its end are seen to die. */
+        if (cap->error == 0 && !cap->draining && cap->drain_usec > 0 && tracing_end_allocs(cap->tracing)) {
+                cap->draining = true;
+                cap->report->attribution.drain_usec = cap->drain_usec;
+                ev_timer_set(&cap->end_timer, (double) cap->drain_usec / 1e6, 0.);
+                ev_timer_start(loop, &cap->end_timer);
+                return;
+        }
         capture_finish(cap, cap->error < 0 ? "nothing to capture" : "duration");
+}
+
+/* capture.drain, its default 20 % of the duration. */
+static uint64_t drain_of(const struct config *c, uint64_t duration_usec) {
+        return c->capture.drain_usec == CONFIG_DRAIN_AUTO ? duration_usec / 5 : c->capture.drain_usec;
+}
+
+/* The settle time: the drain, or 20 % of the window when there is none. */
+static uint64_t settle_of(const struct config *c, uint64_t duration_usec) {
+        uint64_t d = drain_of(c, duration_usec);
+        return d > 0 ? d : duration_usec / 5;
+}
+
+/* One sample of the captured caches' active objects (every member of the
+ * identity summed, as the trace covers them), inside the window. */
+static void capture_sample(struct capture *cap, const struct slabinfo *si) {
+        struct report_attribution *a = &cap->report->attribution;
+        uint64_t active = 0;
+        uint32_t per_slab = 0;
+        bool found = false;
+
+        if (cap->finishing || cap->draining || cap->error < 0 || !si)
+                return;
+        for (size_t i = 0; i < cap->identity->n_members; i++) {
+                const struct slabinfo_cache *c = slabinfo_find(si, cap->identity->members[i].slabinfo_name);
+                if (!c)
+                        continue;
+                active += c->active_objs;
+                if (c->objperslab > per_slab)
+                        per_slab = c->objperslab;
+                found = true;
+        }
+        if (!found)
+                return;
+        if (a->cache_samples == 0)
+                a->cache_first = active;
+        a->cache_last = active;
+        a->cache_samples++;
+        a->objperslab = per_slab;
 }
 
 static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -240,6 +307,29 @@ static void report_begin(struct capture *cap, const struct capture_trigger *why,
                                         cap->asked, id->n_members);
 }
 
+/* The suspected leak this capture is part of, as it stands at the end. */
+static void report_group(struct capture *cap) {
+        const struct leakgroup *g = leakgroups_find(&cap->m->groups, cap->group);
+        struct leakgroup_member sorted[LEAKGROUP_MEMBERS_MAX];
+        struct report *rep = cap->report;
+
+        if (!g)
+                return;
+        snprintf(rep->leak_group, sizeof rep->leak_group, "leak-%u", g->id);
+        leakgroup_name(g, rep->leak_group_name, sizeof rep->leak_group_name);
+        memcpy(sorted, g->members, g->n_members * sizeof *sorted);
+        for (size_t i = 1; i < g->n_members; i++)
+                for (size_t j = i; j > 0 && leakgroup_member_cmp(&sorted[j], &sorted[j - 1]) < 0; j--) {
+                        struct leakgroup_member t = sorted[j];
+                        sorted[j] = sorted[j - 1];
+                        sorted[j - 1] = t;
+                }
+        for (size_t i = 0; i < g->n_members; i++)
+                (void) report_strv_addf(&rep->leak_group_members, "%s (%s, %.1f objects/min)%s", sorted[i].cache,
+                                        leakgroup_kind_name(sorted[i].kind), sorted[i].objects_per_min,
+                                        strcmp(sorted[i].cache, cap->asked) == 0 ? " - this capture" : "");
+}
+
 static void start_timers(struct capture *cap) {
         struct capture_manager *m = cap->m;
 
@@ -262,23 +352,29 @@ static void start_timers(struct capture *cap) {
         }
 }
 
+/* Start capturing @cache; @id (resolved already, or NULL) is taken over. */
 static int capture_start(struct capture_manager *m, const char *cache, const struct capture_trigger *why,
-                         uint64_t duration_usec) {
-        struct identity *id = NULL;
+                         uint64_t duration_usec, struct identity *id, unsigned group) {
         struct capture *cap;
         char idbuf[BUNDLE_ID_MAX];
         uint64_t start_real;
         int r;
 
-        if (!cache || !*cache)
+        if (!cache || !*cache) {
+                identity_free(id);
                 return -EINVAL;
+        }
         for (struct capture *c = m->captures; c; c = c->next)
-                if (strcmp(c->asked, cache) == 0 || strcmp(c->key, cache) == 0)
+                if (strcmp(c->asked, cache) == 0 || strcmp(c->key, cache) == 0) {
+                        identity_free(id);
                         return -EALREADY;
+                }
 
-        r = identity_resolve(&m->config, why->slabinfo, cache, &id);
-        if (r < 0)
-                return r;
+        if (!id) {
+                r = identity_resolve(&m->config, why->slabinfo, cache, &id);
+                if (r < 0)
+                        return r;
+        }
         /* Something may have mounted tracefs or debugfs since the last probe. */
         (void) probe_run(&m->config, &m->probe);
         for (struct capture *c = m->captures; c; c = c->next)
@@ -302,6 +398,7 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         }
         cap->m = m;
         cap->identity = id;
+        cap->group = group;
         cap->on_demand = why->on_demand;
         snprintf(cap->asked, sizeof cap->asked, "%s", cache);
         snprintf(cap->key, sizeof cap->key, "%s", id->members[0].slabinfo_name);
@@ -321,6 +418,7 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         start_real = now_usec(CLOCK_REALTIME);
         cap->start_mono_usec = now_usec(CLOCK_MONOTONIC);
         cap->duration_usec = duration_usec;
+        cap->drain_usec = drain_of(&m->config, duration_usec);
         bundle_make_id(cap->key, start_real, idbuf, sizeof idbuf);
         snprintf(cap->id, sizeof cap->id, "%s", idbuf);
         report_begin(cap, why, start_real);
@@ -329,7 +427,8 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         r = callsnap_new(&m->config, &m->probe, id, cap->key, cap->start_mono_usec, cap->report, &cap->callsites);
         if (r == 0)
                 r = tracing_start(&(struct tracing_env) { .config = &m->config, .probe = &m->probe,
-                                                          .mounts = m->mounts },
+                                                          .mounts = m->mounts,
+                                                          .settle_usec = settle_of(&m->config, duration_usec) },
                                   id, cap->report, &cap->tracing);
         if (r < 0) {
                 capture_free(cap);
@@ -345,6 +444,74 @@ static int capture_start(struct capture_manager *m, const char *cache, const str
         m->n_running++;
         start_timers(cap);
         return 0;
+}
+
+
+/* ---- suspected leaks and the queue ------------------------------------- */
+
+static void queued_free(struct queued_trip *q) {
+        if (!q)
+                return;
+        identity_free(q->identity);
+        free(q->history);
+        free(q);
+}
+
+static const struct leakgroup_member *leak_member(const struct capture_manager *m, unsigned group,
+                                                   const char *cache) {
+        const struct leakgroup *g = leakgroups_find(&m->groups, group);
+        for (size_t i = 0; g && i < g->n_members; i++)
+                if (strcmp(g->members[i].cache, cache) == 0)
+                        return &g->members[i];
+        return NULL;
+}
+
+/* Which queued trip goes first: the oldest suspected leak, and in it the
+ * most specific cache (leakgroup_member_cmp()); trips of no group by age. */
+static size_t queue_pick(const struct capture_manager *m) {
+        size_t best = 0;
+        for (size_t i = 1; i < m->n_queued; i++) {
+                const struct queued_trip *a = m->queue[i], *b = m->queue[best];
+                const struct leakgroup *ga = leakgroups_find(&m->groups, a->group);
+                const struct leakgroup *gb = leakgroups_find(&m->groups, b->group);
+                uint64_t ta = ga ? ga->first_usec : a->queued_mono_usec, tb = gb ? gb->first_usec : b->queued_mono_usec;
+                if (a->group != b->group) {
+                        if (ta < tb)
+                                best = i;
+                        continue;
+                }
+                const struct leakgroup_member *ma = leak_member(m, a->group, a->cache);
+                const struct leakgroup_member *mb = leak_member(m, b->group, b->cache);
+                if (ma && mb && leakgroup_member_cmp(ma, mb) < 0)
+                        best = i;
+        }
+        return best;
+}
+
+/* Start queued trips while there are free slots. */
+static void dispatch(struct capture_manager *m) {
+        unsigned max = m->config.capture.max_concurrent ? m->config.capture.max_concurrent : 1;
+
+        while (!m->stopping && !m->held && m->n_queued > 0 && m->n_running < max) {
+                size_t i = queue_pick(m);
+                struct queued_trip *q = m->queue[i];
+                m->queue[i] = m->queue[--m->n_queued];
+                struct identity *id = q->identity;
+                q->identity = NULL;
+                int r = capture_start(m, q->cache, &q->why, m->config.capture.duration_usec, id, q->group);
+                if (r < 0)
+                        log_info("No capture for %s: %s", q->cache, capture_strerror(r));
+                else
+                        log_info("Capturing evidence for %s", q->cache);
+                queued_free(q);
+        }
+}
+
+static bool queued_overlaps(const struct capture_manager *m, const struct identity *id) {
+        for (size_t i = 0; i < m->n_queued; i++)
+                if (identity_overlaps(m->queue[i]->identity, id))
+                        return true;
+        return false;
 }
 
 static void capture_finish(struct capture *cap, const char *reason) {
@@ -374,6 +541,7 @@ static void capture_finish(struct capture *cap, const char *reason) {
         callsnap_finish(cap->callsites, end,
                         strcmp(reason, "cache vanished") == 0 ||
                                 end - callsnap_last_usec(cap->callsites) < m->config.capture.callsites_interval_usec);
+        report_group(cap);
         report_assemble(rep, callsnap_series(cap->callsites), reason, end - cap->start_mono_usec);
 
         callsnap_bundle_files(cap->callsites, &files);
@@ -409,6 +577,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
                                 .top_stack = out.top_stack,
                                 .top_outstanding = out.top_outstanding,
                                 .suspect = out.suspect,
+                                .confidence = out.confidence,
+                                .leak_group = rep->leak_group_name,
                                 .top_call_site = out.top_call_site,
                                 .error = cap->error,
                                 .bundle_error = bundle_error,
@@ -418,6 +588,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
                         },
                         m->userdata);
         capture_free(cap);
+        /* A slot is free: the next trip of the queue. */
+        dispatch(m);
 }
 
 /* ---- public API ----------------------------------------------------------- */
@@ -457,16 +629,99 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_do
 
 int capture_manager_trip(struct capture_manager *m, const char *cache, const struct capture_trigger *why) {
         struct capture_trigger none = {};
+        struct identity *id = NULL;
+        struct queued_trip *q;
+        int r;
 
         if (!m->config.capture.enabled)
                 return -ECANCELED;
-        return capture_start(m, cache, why ? why : &none, m->config.capture.duration_usec);
+        if (!why)
+                why = &none;
+        if (!cache || !*cache)
+                return -EINVAL;
+        for (struct capture *c = m->captures; c; c = c->next)
+                if (strcmp(c->asked, cache) == 0 || strcmp(c->key, cache) == 0)
+                        return -EALREADY;
+        for (size_t i = 0; i < m->n_queued; i++)
+                if (strcmp(m->queue[i]->cache, cache) == 0)
+                        return -EALREADY;
+        r = identity_resolve(&m->config, why->slabinfo, cache, &id);
+        if (r < 0)
+                return r;
+        bool overlap = queued_overlaps(m, id);
+        for (struct capture *c = m->captures; c && !overlap; c = c->next)
+                overlap = identity_overlaps(c->identity, id);
+        if (overlap) {
+                identity_free(id);
+                return -EALREADY;
+        }
+        if (cooldown_left(m, id->members[0].slabinfo_name) > 0) {
+                identity_free(id);
+                return -CAPTURE_ECOOLDOWN;
+        }
+        if (m->n_queued >= CAPTURE_QUEUE_MAX) {
+                identity_free(id);
+                return -EBUSY;
+        }
+        q = calloc(1, sizeof *q);
+        if (!q) {
+                identity_free(id);
+                return -ENOMEM;
+        }
+        snprintf(q->cache, sizeof q->cache, "%s", cache);
+        q->identity = id;
+        q->queued_mono_usec = now_usec(CLOCK_MONOTONIC);
+        q->group = leakgroups_add(&m->groups, cache, why->objects_per_min, q->queued_mono_usec)->id;
+        snprintf(q->reason, sizeof q->reason, "%s", why->reason ? why->reason : "");
+        q->why = *why;
+        q->why.reason = q->reason;
+        q->why.slabinfo = NULL;         /* resolved already */
+        q->why.history_csv = NULL;
+        q->why.history_csv_len = 0;
+        if (why->history_csv && why->history_csv_len > 0) {
+                size_t len = why->history_csv_len < CAPTURE_HISTORY_MAX ? why->history_csv_len : CAPTURE_HISTORY_MAX;
+                q->history = malloc(len);
+                if (q->history) {
+                        memcpy(q->history, why->history_csv, len);
+                        q->why.history_csv = q->history;
+                        q->why.history_csv_len = len;
+                }
+        }
+        m->queue[m->n_queued++] = q;
+        dispatch(m);
+        return 0;
+}
+
+void capture_manager_hold(struct capture_manager *m) {
+        if (m)
+                m->held = true;
+}
+
+void capture_manager_release(struct capture_manager *m) {
+        if (!m)
+                return;
+        m->held = false;
+        dispatch(m);
+}
+
+bool capture_manager_queued(const struct capture_manager *m, const char *cache) {
+        for (size_t i = 0; m && i < m->n_queued; i++)
+                if (strcmp(m->queue[i]->cache, cache) == 0)
+                        return true;
+        return false;
+}
+
+void capture_manager_sample(struct capture_manager *m, const struct slabinfo *si) {
+        if (!m || !si)
+                return;
+        for (struct capture *c = m->captures; c; c = c->next)
+                capture_sample(c, si);
 }
 
 int capture_manager_arm(struct capture_manager *m, const char *cache, uint64_t duration_usec) {
         struct capture_trigger why = { .on_demand = true, .reason = "armed on request" };
 
-        return capture_start(m, cache, &why, duration_usec ? duration_usec : m->config.capture.duration_usec);
+        return capture_start(m, cache, &why, duration_usec ? duration_usec : m->config.capture.duration_usec, NULL, 0);
 }
 
 int capture_manager_disarm(struct capture_manager *m, const char *cache) {
@@ -482,10 +737,13 @@ int capture_manager_disarm(struct capture_manager *m, const char *cache) {
 int capture_manager_stop_all(struct capture_manager *m, const char *reason) {
         int n = 0;
 
+        /* Nothing queued starts while everything stops; the queue stays. */
+        m->stopping = true;
         while (m->captures) {
                 capture_finish(m->captures, reason ? reason : "stopped");
                 n++;
         }
+        m->stopping = false;
         return n;
 }
 
@@ -506,10 +764,54 @@ static json_object *running_json(const struct capture *cap) {
         json_object_object_add(o, "start_usec", json_object_new_uint64(cap->report->start_realtime_usec));
         json_object_object_add(o, "elapsed_s", json_object_new_double((double) (now - cap->start_mono_usec) / 1e6));
         json_object_object_add(o, "duration_s", json_object_new_double((double) cap->duration_usec / 1e6));
+        json_object_object_add(o, "drain_s", json_object_new_double((double) cap->drain_usec / 1e6));
+        json_object_object_add(o, "draining", json_object_new_boolean(cap->draining));
+        const struct leakgroup *g = leakgroups_find(&cap->m->groups, cap->group);
+        char leak[LEAKGROUP_NAME_MAX];
+        json_object_object_add(o, "leak", json_object_new_string(g ? leakgroup_name(g, leak, sizeof leak) : ""));
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_events", json_object_new_uint64(lost));
         json_object_object_add(o, "callsite_snapshots", json_object_new_uint64(cap->report->callsite_snapshots));
         return o;
+}
+
+/* The trips waiting for a slot, in the order they would start. */
+static json_object *queued_json(const struct capture_manager *m) {
+        json_object *a = json_object_new_array();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        char name[LEAKGROUP_NAME_MAX];
+
+        for (size_t i = 0; a && i < m->n_queued; i++) {
+                const struct queued_trip *q = m->queue[i];
+                const struct leakgroup *g = leakgroups_find(&m->groups, q->group);
+                json_object *o = json_object_new_object();
+                if (!o)
+                        break;
+                json_object_object_add(o, "cache", json_object_new_string(q->cache));
+                json_object_object_add(o, "leak", json_object_new_string(g ? leakgroup_name(g, name, sizeof name) : ""));
+                json_object_object_add(o, "waiting_s",
+                                       json_object_new_double((double) (now - q->queued_mono_usec) / 1e6));
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
+/* The suspected leaks: caches that tripped together, most specific first. */
+static json_object *leaks_json(const struct capture_manager *m) {
+        json_object *a = json_object_new_array();
+        char name[LEAKGROUP_NAME_MAX], id[32];
+
+        for (size_t i = 0; a && i < m->groups.n; i++) {
+                const struct leakgroup *g = &m->groups.groups[i];
+                json_object *o = json_object_new_object();
+                if (!o)
+                        break;
+                snprintf(id, sizeof id, "leak-%u", g->id);
+                json_object_object_add(o, "id", json_object_new_string(id));
+                json_object_object_add(o, "caches", json_object_new_string(leakgroup_name(g, name, sizeof name)));
+                json_object_array_add(a, o);
+        }
+        return a;
 }
 
 int capture_manager_list(struct capture_manager *m, json_object **ret) {
@@ -531,6 +833,8 @@ int capture_manager_list(struct capture_manager *m, json_object **ret) {
                 }
         }
         json_object_object_add(o, "running", running);
+        json_object_object_add(o, "queued", queued_json(m));
+        json_object_object_add(o, "leaks", leaks_json(m));
         r = bundle_list(m->config.paths.state_dir, &bundles);
         if (r < 0) {
                 json_object_put(o);
@@ -570,6 +874,10 @@ void capture_manager_free(struct capture_manager *m) {
         if (!m)
                 return;
         (void) capture_manager_stop_all(m, "shutdown");
+        for (size_t i = 0; i < m->n_queued; i++) {
+                log_info("Queued capture of %s dropped (shutdown or reload)", m->queue[i]->cache);
+                queued_free(m->queue[i]);
+        }
         unmount_ours(m);
         kchange_free(m->mounts);
         free(m);

@@ -11,7 +11,9 @@
  *      capture/tracer, before 5.9 the sysfs trace flag and /dev/kmsg),
  *      draining every capture.poll; every change to the kernel goes
  *      through capture/kchange;
- *   4. stops at capture.duration, on capture_manager_disarm(),
+ *   4. at capture.duration ends the allocation window and traces frees
+ *      only for capture.drain (so late short-lived objects are seen to
+ *      die), then stops; or stops on capture_manager_disarm(),
  *      capture_manager_stop_all() (SIGTERM/SIGHUP), the event/memory bound,
  *      or the cache vanishing;
  *   5. restores the kernel, finishes the report (report/assemble), writes
@@ -19,7 +21,8 @@
  *      which rotates old bundles to the disk budget), and calls the done
  *      callback with the outcome, so the alert carries the answer even
  *      when the disk is full.
- * One capture per cache, capture.max_concurrent in all, and a
+ * One capture per cache, capture.max_concurrent in all (further trips
+ * queue, the most specific cache of a suspected leak first), and a
  * capture.cooldown before a tripped cache is captured again. */
 #pragma once
 
@@ -40,6 +43,8 @@
 #define CAPTURE_VANISH_CHECK_USEC 1000000ULL
 /* history.csv handed in with a trigger is cut at this size. */
 #define CAPTURE_HISTORY_MAX (16u << 20)
+/* Trips waiting for a capture slot. */
+#define CAPTURE_QUEUE_MAX 32
 /* Returned by capture_manager_trip() while the cache cools down. */
 #define CAPTURE_ECOOLDOWN EAGAIN
 
@@ -75,7 +80,10 @@ struct capture_result {
         uint64_t events;
         const char *top_stack;          /* frames of the first stack, innermost first, ';'-joined; "" */
         uint64_t top_outstanding;
-        const char *suspect;            /* first non-allocator frame's function of the top stack; "" */
+        const char *suspect;            /* first non-allocator frame's function of the top stack; ""
+                                         * also when the growth had stopped before the capture */
+        const char *confidence;         /* of the top stack: "high", "medium", "low" */
+        const char *leak_group;         /* the suspected leak's caches, "UDP+filp+kmalloc-64"; "" */
         const char *top_call_site;      /* the call site growing most; "" */
         int error;                      /* 0; -EOPNOTSUPP when nothing could be captured */
         int bundle_error;               /* 0 or -errno writing the bundle (ENOSPC, EACCES, ...) */
@@ -103,14 +111,36 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_do
  * the manager. */
 const struct probe *capture_manager_probe(const struct capture_manager *m);
 
-/* A cache tripped: start capturing it. 0 when started; -EALREADY (this
- * cache is being captured), -EBUSY (capture.max_concurrent reached),
- * -CAPTURE_ECOOLDOWN (captured less than capture.cooldown ago), -ECANCELED
- * (capture.enabled is false), -ENOENT (no such cache), -EINVAL (bad name),
- * -ENOMEM. When the cache can be resolved but this kernel offers no
- * method, the capture still runs (for the bundle, the history and the
- * advice) and ends at once with result->error = -EOPNOTSUPP. */
+/* A cache tripped: capture it. Caches that trip close together with
+ * proportional rates are one suspected leak (caches/leakgroup); the most
+ * specific cache of a leak is captured first, the others wait in a queue
+ * for a free slot (capture.max_concurrent) instead of being refused. 0
+ * when started or queued; -EALREADY (this cache is being captured or is
+ * queued), -EBUSY (the queue is full), -CAPTURE_ECOOLDOWN (captured less
+ * than capture.cooldown ago), -ECANCELED (capture.enabled is false),
+ * -ENOENT (no such cache), -EINVAL (bad name), -ENOMEM. When the cache
+ * can be resolved but this kernel offers no method, the capture still
+ * runs (for the bundle, the history and the advice) and ends at once with
+ * result->error = -EOPNOTSUPP. */
 int capture_manager_trip(struct capture_manager *m, const char *cache, const struct capture_trigger *why);
+
+/* The daemon's parsed /proc/slabinfo of this tick: each running capture
+ * inside its allocation window keeps its cache's active objects, the
+ * ledger's cache_delta. The sampling seam: the daemon parses slabinfo every
+ * tick anyway, so a capture needs no reads of its own and no view into the
+ * engine's history tiers. @si is used during the call only. */
+void capture_manager_sample(struct capture_manager *m, const struct slabinfo *si);
+
+/* Hold the start of tripped captures (they only queue) until
+ * capture_manager_release(): the daemon holds them while one sample is
+ * judged, so the trips of one tick are grouped before the first starts. */
+void capture_manager_hold(struct capture_manager *m);
+
+/* Start what the hold kept queued, most specific cache of each leak first. */
+void capture_manager_release(struct capture_manager *m);
+
+/* Whether a trip of @cache waits in the queue. */
+bool capture_manager_queued(const struct capture_manager *m, const char *cache);
 
 /* Start an on-demand capture of @cache for @duration_usec (0 = the config's
  * duration). Ignores capture.enabled and the cool-down; same other errors as
@@ -126,7 +156,8 @@ int capture_manager_disarm(struct capture_manager *m, const char *cache);
  * Returns the number stopped. */
 int capture_manager_stop_all(struct capture_manager *m, const char *reason);
 
-/* {"running": [...], "bundles": [...newest first]} for the socket. -ENOMEM,
+/* {"running": [...], "queued": [...], "leaks": [...], "bundles": [...newest
+ * first]} for the socket. -ENOMEM,
  * -errno of reading the captures directory. */
 int capture_manager_list(struct capture_manager *m, json_object **ret);
 

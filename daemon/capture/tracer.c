@@ -441,6 +441,13 @@ int tracer_poll(struct tracer *t) {
         return r;
 }
 
+bool tracer_end_allocs(struct tracer *t) {
+        if (!t || t->stopped || !t->mono_clock)
+                return false;
+        pairing_end_allocs(t->pairing, mono_ns());
+        return true;
+}
+
 bool tracer_limit_reached(const struct tracer *t) {
         struct tracerec_stats st;
         if (!t || !t->rec)
@@ -624,6 +631,7 @@ static int start_matching(struct tracer *t, const struct tracer_options *o, bool
                                 .max_memory_bytes = o->max_memory_bytes,
                                 .reorder_window_ns = t->mono_clock ? PAIRING_WINDOW_NONE : FALLBACK_WINDOW_NS,
                                 .frees_unfiltered = frees_unfiltered,
+                                .settle_ns = t->mono_clock ? o->settle_ns : 0,
                         },
                         &t->pairing);
         if (r < 0)
@@ -798,6 +806,7 @@ void tracer_free(struct tracer *t) {
 
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret) {
         *ret = t->stats;
+        ret->mono_clock = t->mono_clock;
         if (!t->rec)
                 return;
         struct tracerec_stats st;

@@ -50,6 +50,7 @@ struct tracer_options {
         uint64_t buffer_bytes_per_cpu;  /* 0 = TRACER_BUFFER_DEFAULT */
         uint64_t max_events;            /* 0 = TRACER_MAX_EVENTS_DEFAULT */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
+        uint64_t settle_ns;             /* see pairing_options.settle_ns */
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -81,6 +82,7 @@ struct tracer_stats {
         bool lost_known;                /* per_cpu/cpuN/stats could be read */
         bool limit_reached;             /* max_events or the memory bound stopped the pairing */
         bool alloc_filter_exact;        /* false: allocs filtered by size, other caches may show */
+        bool mono_clock;                /* events carry CLOCK_MONOTONIC: drain and settle apply */
         unsigned n_cpus;
 };
 
@@ -97,6 +99,11 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret);
  * (config capture.poll, 10 ms) from a timer. Returns the events consumed,
  * or -errno if a buffer could not be read. */
 int tracer_poll(struct tracer *t);
+
+/* End the allocation window now: from here on only frees are counted (the
+ * drain phase). False when the trace clock cannot say which events came
+ * after now (no mono clock): the capture then ends without a drain. */
+bool tracer_end_allocs(struct tracer *t);
 
 /* True once max_events or the memory bound was reached: stop the capture. */
 bool tracer_limit_reached(const struct tracer *t);

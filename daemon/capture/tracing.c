@@ -13,6 +13,7 @@
 
 struct tracing {
         const struct config *config;
+        uint64_t settle_usec;
         struct tracer *tracer;
         struct kmsgtracer *kmsg;
 };
@@ -74,6 +75,7 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         o.buffer_bytes_per_cpu = c->capture.buffer_bytes_per_cpu;
         o.max_events = c->capture.max_events;
         o.max_memory_bytes = c->capture.max_memory_bytes;
+        o.settle_ns = env->settle_usec * 1000;
 
         r = tracer_start(&o, &t);
         if (r < 0) {
@@ -136,6 +138,7 @@ int tracing_start(const struct tracing_env *env, const struct identity *id, stru
         if (!t)
                 return -ENOMEM;
         t->config = env->config;
+        t->settle_usec = env->settle_usec;
         /* The kernel already logging the cache's TRACE records is the
          * cheapest source: tracing it again would only double the cost. */
         struct probe_cache pc;
@@ -182,6 +185,10 @@ int tracing_poll(struct tracing *t, struct report *rep, const char **ret_stop_re
         return 0;
 }
 
+bool tracing_end_allocs(struct tracing *t) {
+        return t && t->tracer && tracer_end_allocs(t->tracer);
+}
+
 void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret_lost) {
         struct tracer_stats st = {};
 
@@ -203,6 +210,7 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
                 report_add_pairing(rep, res);
                 pairing_result_free(res);
         }
+        rep->attribution.settle_usec = st.mono_clock ? t->settle_usec : 0;
         if (!st.lost_known)
                 (void) report_strv_add(&rep->warnings,
                                        "tracing: per-CPU loss counters could not be read: losses unknown");

@@ -21,6 +21,7 @@ struct tracing_env {
         const struct config *config;
         struct probe *probe;
         struct kchange *mounts;
+        uint64_t settle_usec;           /* outstanding objects younger than this are no evidence */
 };
 
 struct tracing;
@@ -34,6 +35,11 @@ int tracing_start(const struct tracing_env *env, const struct identity *id, stru
  * reason the capture ends with ("trace read error", "log read error",
  * "event or memory limit"); a warning is in the report. */
 int tracing_poll(struct tracing *t, struct report *rep, const char **ret_stop_reason);
+
+/* The allocation window is over: count only frees from now on. False when
+ * the running method cannot tell later events apart (the kmsg trace, a
+ * trace without the mono clock): end the capture instead. */
+bool tracing_end_allocs(struct tracing *t);
 
 /* Events and lost events so far, for a running capture's status. */
 void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret_lost);

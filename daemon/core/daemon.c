@@ -193,6 +193,8 @@ static void on_capture_done(const struct capture_result *res, void *userdata) {
         alert_event_add(&a, "TOP_STACK", "%s", res->top_stack);
         alert_event_add(&a, "TOP_OUTSTANDING", "%" PRIu64, res->top_outstanding);
         alert_event_add(&a, "SUSPECT", "%s", res->suspect);
+        alert_event_add(&a, "CONFIDENCE", "%s", res->confidence);
+        alert_event_add(&a, "LEAK_GROUP", "%s", res->leak_group);
         alert_event_add(&a, "TOP_CALL_SITE", "%s", res->top_call_site);
         if (res->bundle_error < 0)
                 alert_event_add(&a, "BUNDLE_ERROR", "%s: %s", res->bundle_error_path, strerror(-res->bundle_error));
@@ -255,7 +257,9 @@ static void capture_on_trip(struct daemon *d, const struct engine_event *ev) {
         if (r < 0)
                 log_info("No capture for %s now: %s", ev->cache, capture_strerror(r));
         else
-                log_info("Capturing evidence for %s", ev->cache);
+                log_info("Evidence capture of %s scheduled (the most specific cache of a suspected leak goes "
+                         "first, the others wait for a slot)",
+                         ev->cache);
 }
 
 /* ============================== Sampling =============================== */
@@ -347,6 +351,8 @@ void daemon_sample(struct daemon *d) {
                         report_bad_lines(d, path);
         }
 
+        /* The trips of this sample are grouped before a capture starts. */
+        capture_manager_hold(d->captures);
         if (have_meminfo || have_slabinfo) {
                 r = engine_feed(d->engine, t_usec, have_slabinfo ? &d->slabinfo : NULL,
                                 have_meminfo ? &d->meminfo : NULL, d->page_size, reclaimable_lookup,
@@ -355,6 +361,11 @@ void daemon_sample(struct daemon *d) {
                         log_warning_errno(r, "Sample at %" PRIu64 " not recorded", t_usec);
                 report_memory(d);
         }
+        /* The ledger of a running capture: its cache's growth in the window
+         * (a capture this sample's trip started takes it as its first). */
+        if (have_slabinfo && d->captures)
+                capture_manager_sample(d->captures, &d->slabinfo);
+        capture_manager_release(d->captures);
 
         uint64_t t1 = daemon_mono_usec();
         d->stats.samples++;

@@ -52,14 +52,15 @@ int daemon_caches_load(struct daemon *d, struct daemon_caches *ret) {
         return r;
 }
 
-/* The capture manager's "running" array (a new reference), or NULL. */
-static json_object *captures_running(struct daemon *d) {
+/* The capture manager's @key array ("running", "queued", "leaks": a new
+ * reference), or NULL. */
+static json_object *captures_array(struct daemon *d, const char *key) {
         json_object *list = NULL, *running, *ret = NULL;
-        if (!d->captures || capture_manager_running(d->captures) == 0)
+        if (!d->captures)
                 return NULL;
         if (capture_manager_list(d->captures, &list) < 0)
                 return NULL;
-        if (json_object_object_get_ex(list, "running", &running) && json_object_is_type(running, json_type_array))
+        if (json_object_object_get_ex(list, key, &running) && json_object_is_type(running, json_type_array))
                 ret = json_object_get(running);
         json_object_put(list);
         return ret;
@@ -129,10 +130,14 @@ int daemon_status_json(struct daemon *d, json_object **ret) {
         add(o, "tripped", tripped);
 
         json_object *cap = json_object_new_object();
-        json_object *running = captures_running(d);
+        json_object *running = captures_array(d, "running");
+        json_object *queued = captures_array(d, "queued");
+        json_object *leaks = captures_array(d, "leaks");
         add(cap, "available", json_object_new_boolean(d->captures != NULL));
         add(cap, "n_running", proto_json_u64(d->captures ? capture_manager_running(d->captures) : 0));
         add(cap, "running", running ? running : json_object_new_array());
+        add(cap, "queued", queued ? queued : json_object_new_array());
+        add(cap, "leaks", leaks ? leaks : json_object_new_array());
         add(o, "captures", cap);
 
         json_object *probe = NULL;

@@ -107,6 +107,7 @@ void config_defaults(struct config *ret) {
 
         ret->capture.enabled = true;
         ret->capture.duration_usec = 60 * USEC_PER_SEC;
+        ret->capture.drain_usec = CONFIG_DRAIN_AUTO;
         ret->capture.max_events = 20000000;
         ret->capture.max_memory_bytes = 256 * MIB;
         ret->capture.buffer_bytes_per_cpu = 16 * MIB;

@@ -80,9 +80,13 @@ struct config_alert {
         uint64_t events_log_max_bytes;  /* events.log rotated past this (16MiB) */
 };
 
+/* capture.drain left unset: the capture manager drains for 20 % of capture.duration. */
+#define CONFIG_DRAIN_AUTO UINT64_MAX
+
 struct config_capture {
         bool enabled;                   /* capture on trip (default true) */
         uint64_t duration_usec;         /* stack tracing time per capture (60s) */
+        uint64_t drain_usec;            /* frees-only tracing after it; CONFIG_DRAIN_AUTO */
         uint64_t max_events;            /* stop tracing after this many events (20M) */
         uint64_t max_memory_bytes;      /* aggregation memory cap per capture (256MiB) */
         uint64_t buffer_bytes_per_cpu;  /* tracefs ring buffer per CPU (16MiB) */

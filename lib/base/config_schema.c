@@ -73,6 +73,8 @@ static const struct key_def capture_keys[] = {
         KEY("enabled", KEY_BOOL, struct config_capture, enabled),
         KEY("duration", KEY_DURATION, struct config_capture, duration_usec,
             .min = CONFIG_CAPTURE_DURATION_MIN_USEC, .max = CONFIG_CAPTURE_DURATION_MAX_USEC),
+        KEY("drain", KEY_DURATION, struct config_capture, drain_usec,
+            .min = 0, .max = USEC_PER_HOUR),
         KEY("max_events", KEY_COUNT, struct config_capture, max_events,
             .min = 1, .max = UINT64_C(10000000000)),
         KEY("max_memory", KEY_SIZE, struct config_capture, max_memory_bytes,

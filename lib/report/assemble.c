@@ -16,13 +16,21 @@ void report_add_pairing(struct report *r, const struct pairing_result *res) {
                 }
                 rs->allocs = s->allocs;
                 rs->frees = s->frees;
+                rs->untraced_frees = s->untraced_frees;
                 rs->outstanding = s->outstanding;
+                rs->settled = s->settled;
                 rs->oldest_age_s = s->oldest_age_s;
                 rs->bytes = s->bytes_outstanding;
         }
         r->events += res->events;
         r->lost_events += res->lost_events;
         r->unmatched_frees += res->unmatched_frees;
+        r->attribution.allocs += res->allocs;
+        r->attribution.frees += res->window_frees;
+        r->attribution.untraced_frees += res->reallocs_unfreed;
+        r->attribution.stackless_events += res->stackless_events;
+        r->attribution.drain_frees += res->drain_frees;
+        r->attribution.drain_allocs += res->drain_allocs;
         if (res->truncated) {
                 r->truncated = true;
                 snprintf(r->truncated_reason, sizeof r->truncated_reason,
@@ -105,9 +113,12 @@ void report_assemble(struct report *r, const struct callseries *series, const ch
         r->duration_usec = duration_usec;
         snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop_reason);
         report_rank(r);
+        if (report_find_culprit(r) < 0)
+                (void) report_strv_add(&r->warnings, "culprit: out of memory grouping the stacks into paths");
         if (strcmp(stop_reason, "cache vanished") == 0)
                 (void) report_strv_addf(&r->warnings,
                                         "the cache disappeared during the capture (its module was unloaded?)");
+        report_attribute(r);
 }
 
 const char *report_join_methods(const struct report *r, char *buf, size_t size) {
@@ -125,6 +136,14 @@ const char *report_join_methods(const struct report *r, char *buf, size_t size) 
         return buf;
 }
 
+/* Name the suspected leak when it spans more than this cache. */
+static void outcome_add_group(const struct report *r, struct report_outcome *o) {
+        size_t n = strlen(o->message);
+        if (r->leak_group[0] && strchr(r->leak_group_name, '+'))
+                snprintf(o->message + n, sizeof o->message - n, " [suspected leak %s: %s]", r->leak_group,
+                         r->leak_group_name);
+}
+
 void report_outcome_of(const struct report *r, const char *cache, int capture_error, struct report_outcome *ret) {
         struct report_outcome *o = ret;
 
@@ -137,19 +156,24 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
                 }
         if (r->n_stacks > 0) {
                 report_join_frames(&r->stacks[0], ";", o->top_stack, sizeof o->top_stack);
-                report_suspect(&r->stacks[0], o->suspect, sizeof o->suspect);
+                /* Growth that stopped before the capture leaves no evidence
+                 * on any stack: naming one would mislead. */
+                report_named_suspect(r, o->suspect, sizeof o->suspect);
                 o->top_outstanding = r->stacks[0].outstanding;
         }
+        snprintf(o->confidence, sizeof o->confidence, "%s", report_confidence_name(r->attribution.confidence));
 
         if (capture_error < 0)
                 snprintf(o->message, sizeof o->message, "No capture of %s is possible on this kernel%s%s", cache,
                          r->advice.n ? ": " : "", r->advice.n ? r->advice.v[0] : "");
+        else if (r->attribution.growth_stopped)
+                snprintf(o->message, sizeof o->message, "Capture of %s: %s", cache, r->attribution.verdict);
         else if (r->n_stacks > 0 && o->suspect[0])
                 snprintf(o->message, sizeof o->message,
-                         "Capture of %s: %" PRIu64 " objects still outstanding from %s (top of %zu stacks, %" PRIu64
-                         " events, %" PRIu64 " lost)%s",
-                         cache, o->top_outstanding, o->suspect, r->n_stacks, r->events, r->lost_events,
-                         r->lost_events ? " — counts may be inflated by lost frees" : "");
+                         "Capture of %s: %" PRIu64 " objects still outstanding from %s (%" PRIu64
+                         " settled, confidence %s; top of %zu stacks, %" PRIu64 " events, %" PRIu64 " lost)%s",
+                         cache, o->top_outstanding, o->suspect, r->stacks[0].settled, o->confidence, r->n_stacks,
+                         r->events, r->lost_events, r->lost_events ? " — counts may be inflated by lost frees" : "");
         else if (o->top_call_site[0] && r->call_sites[0].delta > 0)
                 snprintf(o->message, sizeof o->message,
                          "Capture of %s: call site %s grows most (%+" PRId64 ", %" PRIu64 " objects)", cache,
@@ -162,6 +186,7 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
         else
                 snprintf(o->message, sizeof o->message, "Capture of %s: no allocation was seen (%s)", cache,
                          r->stop_reason);
+        outcome_add_group(r, o);
 }
 
 void report_outcome_bundle_failed(struct report_outcome *o, const char *path, int error) {
@@ -182,9 +207,14 @@ int report_summary_json(const struct report *r, json_object **ret) {
         json_object_object_add(o, "stop_reason", json_object_new_string(r->stop_reason));
         json_object_object_add(o, "lost_events", json_object_new_uint64(r->lost_events));
         json_object_object_add(o, "stacks", json_object_new_uint64(r->n_stacks));
+        if (r->leak_group[0])
+                json_object_object_add(o, "leak", json_object_new_string(r->leak_group_name));
+        json_object_object_add(o, "confidence",
+                               json_object_new_string(report_confidence_name(r->attribution.confidence)));
+        json_object_object_add(o, "growth_stopped", json_object_new_boolean(r->attribution.growth_stopped));
         if (r->n_stacks > 0) {
                 json_object_object_add(o, "suspect",
-                                       json_object_new_string(report_suspect(&r->stacks[0], suspect, sizeof suspect)));
+                                       json_object_new_string(report_named_suspect(r, suspect, sizeof suspect)));
                 json_object_object_add(o, "top_outstanding", json_object_new_uint64(r->stacks[0].outstanding));
         }
         *ret = o;

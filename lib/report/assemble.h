@@ -21,8 +21,10 @@
 struct report_outcome {
         char methods[REPORT_TEXT_MAX];          /* "tracefs+sysfs alloc_calls", "none" */
         char top_stack[REPORT_TOP_STACK_MAX];   /* ';'-joined frames of the first stack, "" */
-        char suspect[REPORT_NAME_MAX];          /* its first code frame's function, "" */
+        char suspect[REPORT_NAME_MAX];          /* its first code frame's function; "" when the
+                                                 * growth had stopped before the capture */
         uint64_t top_outstanding;
+        char confidence[16];                    /* of the top stack: "high", "medium", "low" */
         char top_call_site[REPORT_NAME_MAX];    /* the allocating site growing most, "" */
         char message[REPORT_MESSAGE_MAX];       /* one sentence */
 };
@@ -32,7 +34,8 @@ struct report_outcome {
 void report_add_pairing(struct report *r, const struct pairing_result *res);
 
 /* Finish @r: the call sites of @series (NULL if none) diffed first → last,
- * the stop reason and duration, the ranking. */
+ * the stop reason and duration, the ranking, the attribution ledger (the
+ * caller fills r->attribution's cache samples, drain and settle first). */
 void report_assemble(struct report *r, const struct callseries *series, const char *stop_reason,
                      uint64_t duration_usec);
 

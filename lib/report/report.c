@@ -38,6 +38,13 @@ void report_free(struct report *r) {
         report_strv_done(&r->methods);
         report_strv_done(&r->advice);
         report_strv_done(&r->warnings);
+        report_strv_done(&r->attribution.notes);
+        report_strv_done(&r->leak_group_members);
+        for (size_t i = 0; i < r->n_paths; i++) {
+                report_strv_done(&r->paths[i].frames);
+                report_strv_done(&r->paths[i].variants);
+        }
+        free(r->paths);
         for (size_t i = 0; i < r->n_call_sites; i++)
                 report_strv_done(&r->call_sites[i].frames);
         free(r->call_sites);
@@ -320,9 +327,55 @@ static json_object *json_stack(const struct report_stack *s, bool *ok) {
         jadd(o, "frames", jstrv(&s->frames, ok), ok);
         jadd(o, "allocs", json_object_new_uint64(s->allocs), ok);
         jadd(o, "frees", json_object_new_uint64(s->frees), ok);
+        jadd(o, "untraced_frees", json_object_new_uint64(s->untraced_frees), ok);
         jadd(o, "outstanding", json_object_new_uint64(s->outstanding), ok);
+        jadd(o, "settled", json_object_new_uint64(s->settled), ok);
+        jadd(o, "confidence", json_object_new_string(report_confidence_name(s->confidence)), ok);
         jadd(o, "oldest_age_s", json_object_new_double(s->oldest_age_s), ok);
         jadd(o, "bytes", json_object_new_uint64(s->bytes), ok);
+        return o;
+}
+
+/* A json-c value that may be unknown: null then. */
+static json_object *jint_or_null(bool known, int64_t v) {
+        return known ? json_object_new_int64(v) : NULL;
+}
+
+static void jadd_nullable(json_object *o, const char *key, json_object *v, bool *ok) {
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static json_object *json_attribution(const struct report_attribution *a, bool *ok) {
+        json_object *o = json_object_new_object();
+        if (!o) {
+                *ok = false;
+                return NULL;
+        }
+        jadd_nullable(o, "cache_delta", jint_or_null(a->cache_known, a->cache_delta), ok);
+        jadd(o, "cache_first", json_object_new_uint64(a->cache_first), ok);
+        jadd(o, "cache_last", json_object_new_uint64(a->cache_last), ok);
+        jadd(o, "cache_samples", json_object_new_uint64(a->cache_samples), ok);
+        jadd(o, "objperslab", json_object_new_uint64(a->objperslab), ok);
+        jadd(o, "traced_allocs", json_object_new_uint64(a->allocs), ok);
+        jadd(o, "traced_frees", json_object_new_uint64(a->frees), ok);
+        jadd(o, "traced_net", json_object_new_int64(a->traced_net), ok);
+        jadd_nullable(o, "explained", a->explained_known ? json_object_new_double(a->explained) : NULL, ok);
+        jadd(o, "untraced_frees", json_object_new_uint64(a->untraced_frees), ok);
+        jadd(o, "frees_of_unknown", json_object_new_uint64(a->frees_of_unknown), ok);
+        jadd(o, "stackless_events", json_object_new_uint64(a->stackless_events), ok);
+        jadd(o, "lost_events", json_object_new_uint64(a->lost_events), ok);
+        jadd(o, "drain_s", json_object_new_double((double) a->drain_usec / 1e6), ok);
+        jadd(o, "drain_frees", json_object_new_uint64(a->drain_frees), ok);
+        jadd(o, "drain_allocs", json_object_new_uint64(a->drain_allocs), ok);
+        jadd(o, "settle_s", json_object_new_double((double) a->settle_usec / 1e6), ok);
+        jadd(o, "top_settled", json_object_new_uint64(a->top_settled), ok);
+        jadd(o, "growth_stopped", json_object_new_boolean(a->growth_stopped), ok);
+        jadd(o, "confidence", json_object_new_string(report_confidence_name(a->confidence)), ok);
+        jadd(o, "verdict", json_object_new_string(a->verdict), ok);
+        jadd(o, "notes", jstrv(&a->notes, ok), ok);
         return o;
 }
 
@@ -366,8 +419,47 @@ int report_to_json(const struct report *r, json_object **ret) {
         if (r->truncated)
                 jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
 
+        jadd(o, "attribution", json_attribution(&r->attribution, &ok), &ok);
+        if (r->culprit[0]) {
+                json_object *cu = json_object_new_object();
+                if (cu) {
+                        jadd(cu, "function", json_object_new_string(r->culprit), &ok);
+                        jadd(cu, "frame_index", json_object_new_uint64(r->culprit_frame), &ok);
+                        jadd(cu, "reason", json_object_new_string(r->culprit_reason), &ok);
+                }
+                jadd(o, "culprit", cu, &ok);
+        }
+        json_object *paths = json_object_new_array();
+        for (size_t i = 0; paths && i < r->n_paths; i++) {
+                const struct report_path *p = &r->paths[i];
+                json_object *po = json_object_new_object();
+                if (!po) {
+                        ok = false;
+                        break;
+                }
+                jadd(po, "frames", jstrv(&p->frames, &ok), &ok);
+                jadd(po, "boundary", json_object_new_string(p->boundary), &ok);
+                jadd(po, "stacks", json_object_new_uint64(p->n_stacks), &ok);
+                jadd(po, "allocs", json_object_new_uint64(p->allocs), &ok);
+                jadd(po, "frees", json_object_new_uint64(p->frees), &ok);
+                jadd(po, "outstanding", json_object_new_uint64(p->outstanding), &ok);
+                jadd(po, "settled", json_object_new_uint64(p->settled), &ok);
+                jadd(po, "variants", jstrv(&p->variants, &ok), &ok);
+                jadd(po, "n_variants", json_object_new_uint64(p->n_variants), &ok);
+                jappend(paths, po, &ok);
+        }
+        jadd(o, "paths", paths, &ok);
+        if (r->leak_group[0]) {
+                json_object *g = json_object_new_object();
+                if (g) {
+                        jadd(g, "id", json_object_new_string(r->leak_group), &ok);
+                        jadd(g, "caches", json_object_new_string(r->leak_group_name), &ok);
+                        jadd(g, "members", jstrv(&r->leak_group_members, &ok), &ok);
+                }
+                jadd(o, "leak_group", g, &ok);
+        }
         if (r->n_stacks > 0) {
-                jadd(o, "suspect", json_object_new_string(report_suspect(&r->stacks[0], suspect, sizeof suspect)), &ok);
+                jadd(o, "suspect", json_object_new_string(report_named_suspect(r, suspect, sizeof suspect)), &ok);
                 jadd(o, "top_stack", json_object_new_string(report_join_frames(&r->stacks[0], ";", top, sizeof top)), &ok);
         } else {
                 jadd(o, "suspect", json_object_new_string(""), &ok);
@@ -410,6 +502,13 @@ int report_to_json(const struct report *r, json_object **ret) {
         return 0;
 }
 
+/* @j if frame @j of path @p is the culprit's function, else SIZE_MAX. */
+static size_t frames_culprit_index(const struct report *r, const struct report_path *p, size_t j) {
+        size_t len;
+        const char *fn = frames_function(p->frames.v[j], &len);
+        return strlen(r->culprit) == len && memcmp(fn, r->culprit, len) == 0 ? j : SIZE_MAX;
+}
+
 static void text_strv_line(FILE *f, const char *label, const struct report_strv *v) {
         fprintf(f, "%-12s", label);
         if (v->n == 0)
@@ -441,6 +540,34 @@ static void text_callsites(FILE *f, const struct report *r, bool free_sites) {
                 fputs("  (none)\n", f);
 }
 
+/* The ledger, first in report.txt: how far to trust what follows. */
+static void text_attribution(FILE *f, const struct report *r) {
+        const struct report_attribution *a = &r->attribution;
+
+        fprintf(f, "%-12s%s\n", "verdict:", a->verdict[0] ? a->verdict : "-");
+        if (a->cache_known)
+                fprintf(f, "%-12scache %+" PRId64 " objects (%" PRIu64 " -> %" PRIu64 ", %" PRIu64 " samples)",
+                        "ledger:", a->cache_delta, a->cache_first, a->cache_last, a->cache_samples);
+        else
+                fprintf(f, "%-12scache growth unknown (%" PRIu64 " samples)", "ledger:", a->cache_samples);
+        fprintf(f, "; traced net %+" PRId64 " (%" PRIu64 " allocs - %" PRIu64 " frees)", a->traced_net, a->allocs,
+                a->frees);
+        if (a->explained_known)
+                fprintf(f, "; explained %.0f %%", a->explained * 100);
+        fputc('\n', f);
+        fprintf(f, "%-12suntraced frees %" PRIu64 ", frees of older objects %" PRIu64 ", events without a stack %" PRIu64
+                ", lost %" PRIu64 "\n",
+                "", a->untraced_frees, a->frees_of_unknown, a->stackless_events, a->lost_events);
+        fprintf(f, "%-12sdrain %.1f s (%" PRIu64 " frees, %" PRIu64 " allocations not counted); settle %.1f s: top stack "
+                "%" PRIu64 " settled\n",
+                "", (double) a->drain_usec / 1e6, a->drain_frees, a->drain_allocs, (double) a->settle_usec / 1e6,
+                a->top_settled);
+        fprintf(f, "%-12s%s\n", "confidence:", report_confidence_name(a->confidence));
+        for (size_t i = 0; i < a->notes.n; i++)
+                fprintf(f, "%-12s- %s\n", "", a->notes.v[i]);
+        fputc('\n', f);
+}
+
 int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         char when[64], suspect[REPORT_NAME_MAX];
         char *text = NULL;
@@ -453,7 +580,13 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
 
         format_time(r->start_realtime_usec, when, sizeof when);
         fprintf(f, "slabwatch capture %s\n\n", r->id);
+        text_attribution(f, r);
         fprintf(f, "%-12s%s\n", "cache:", r->cache);
+        if (r->leak_group[0]) {
+                fprintf(f, "%-12s%s: %s\n", "leak:", r->leak_group, r->leak_group_name);
+                for (size_t i = 0; i < r->leak_group_members.n; i++)
+                        fprintf(f, "%-12s  %s\n", "", r->leak_group_members.v[i]);
+        }
         text_strv_line(f, "aliases:", &r->aliases);
         fprintf(f, "%-12s%s\n", "kernel:", r->kernel);
         if (r->trigger.on_demand)
@@ -469,9 +602,15 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",
                 "events:", r->events, r->lost_events, r->unmatched_frees);
-        if (r->n_stacks > 0)
-                fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding)\n", "suspect:",
-                        report_suspect(&r->stacks[0], suspect, sizeof suspect), r->stacks[0].outstanding);
+        if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
+                fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding, %" PRIu64 " settled, confidence %s)\n",
+                        "suspect:", report_named_suspect(r, suspect, sizeof suspect), r->stacks[0].outstanding,
+                        r->stacks[0].settled, report_confidence_name(r->stacks[0].confidence));
+                if (r->culprit[0])
+                        fprintf(f, "%-12s%s\n", "why:", r->culprit_reason);
+        }
+        else if (r->n_stacks > 0)
+                fprintf(f, "%-12snone named: the growth had stopped before the capture\n", "suspect:");
         if (r->lost_events > 0)
                 fprintf(f, "\nWARNING: %" PRIu64 " events were lost; outstanding counts below may include "
                         "objects whose free was not seen.\n", r->lost_events);
@@ -486,14 +625,34 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         } else
                 fputs("\nCall sites: not recorded for this cache (see below)\n", f);
 
+        if (r->n_paths > 0 && r->n_paths < r->n_stacks) {
+                fprintf(f, "\nPaths (stacks that differ only past an entry boundary, most outstanding first):\n");
+                for (size_t i = 0; i < r->n_paths; i++) {
+                        const struct report_path *p = &r->paths[i];
+                        fprintf(f, "\n@%zu  outstanding %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                                "  %zu stacks%s%s\n",
+                                i + 1, p->outstanding, p->allocs, p->frees, p->n_stacks, p->boundary[0] ? ", up to " : "",
+                                p->boundary);
+                        for (size_t j = 0; j < p->frames.n; j++)
+                                fprintf(f, "    %s%s\n", p->frames.v[j],
+                                        i == 0 && r->culprit[0] && j == frames_culprit_index(r, p, j) ? "   <== culprit" : "");
+                        for (size_t j = 0; j < p->variants.n; j++)
+                                fprintf(f, "      variant: %s\n", p->variants.v[j]);
+                        if (p->n_variants > p->variants.n)
+                                fprintf(f, "      ... %zu more variants\n", p->n_variants - p->variants.n);
+                }
+        }
+
         fprintf(f, "\nStacks (%zu distinct, most outstanding first, none omitted):\n", r->n_stacks);
         for (size_t i = 0; i < r->n_stacks; i++) {
                 const struct report_stack *s = &r->stacks[i];
-                fprintf(f, "\n#%zu  outstanding %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
-                        "  bytes %" PRIu64 "  oldest %.1f s\n",
-                        i + 1, s->outstanding, s->allocs, s->frees, s->bytes, s->oldest_age_s);
+                fprintf(f, "\n#%zu  outstanding %" PRIu64 "  settled %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                        "  bytes %" PRIu64 "  oldest %.1f s  confidence %s\n",
+                        i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
+                        report_confidence_name(s->confidence));
                 for (size_t j = 0; j < s->frames.n; j++)
-                        fprintf(f, "    %s\n", s->frames.v[j]);
+                        fprintf(f, "    %s%s\n", s->frames.v[j],
+                                i == 0 && r->culprit[0] && j == r->culprit_frame ? "   <== culprit" : "");
         }
         if (r->n_stacks == 0)
                 fputs("  (none)\n", f);

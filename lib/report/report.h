@@ -38,12 +38,22 @@ struct report_trigger {
         uint64_t window_usec;
 };
 
+/* How far a stack's outstanding count can be trusted (report_attribute()). */
+enum report_confidence {
+        REPORT_CONFIDENCE_LOW,
+        REPORT_CONFIDENCE_MEDIUM,
+        REPORT_CONFIDENCE_HIGH,
+};
+
 /* One distinct allocation stack, paired alloc-to-free. */
 struct report_stack {
         struct report_strv frames;      /* innermost first: "inet_create+0x2b/0x3c0" */
         uint64_t allocs;
-        uint64_t frees;
+        uint64_t frees;                 /* untraced frees included */
+        uint64_t untraced_frees;        /* the pointer came back without a traced free */
         uint64_t outstanding;           /* allocs not freed by the end of the capture */
+        uint64_t settled;               /* outstanding and older than the settle time */
+        enum report_confidence confidence;
         double oldest_age_s;            /* age of the oldest outstanding object */
         uint64_t bytes;                 /* bytes still outstanding */
 };
@@ -64,6 +74,55 @@ struct report_callsite {
         struct report_strv frames;      /* stack of the site (5.19+ alloc_traces) */
 };
 
+/* Variants listed per path; more are counted, not listed. */
+#define REPORT_VARIANTS_MAX 32
+
+/* Allocation stacks that differ only past an entry boundary (the IRQ or
+ * ksoftirqd context under __do_softirq, a syscall's entry wrappers) are
+ * one path; each distinct tail past the boundary is a variant. */
+struct report_path {
+        struct report_strv frames;      /* from the innermost frame to the boundary */
+        char boundary[REPORT_NAME_MAX]; /* "__do_softirq", "syscall entry", "" (none) */
+        uint64_t allocs;
+        uint64_t frees;
+        uint64_t outstanding;
+        uint64_t settled;
+        size_t n_stacks;
+        struct report_strv variants;    /* "irq_exit <- ret_from_irq <- ...: 12 outstanding of 40" */
+        size_t n_variants;              /* all of them, even past REPORT_VARIANTS_MAX */
+};
+
+/* The attribution ledger: how much of the cache's growth over the capture
+ * the traced stacks account for, and what could make them wrong. The
+ * cache_* inputs come from the daemon's samples taken during the
+ * allocation window; report_attribute() computes the rest. */
+struct report_attribution {
+        bool cache_known;               /* two or more samples inside the window */
+        uint64_t cache_first;           /* active objects at the first sample */
+        uint64_t cache_last;            /* ... and at the last one */
+        uint64_t cache_samples;
+        uint32_t objperslab;            /* slabinfo moves by whole slabs */
+        int64_t cache_delta;            /* cache_last - cache_first */
+        uint64_t allocs;                /* traced in the allocation window */
+        uint64_t frees;                 /* ours in the window: matched + unknown + untraced */
+        int64_t traced_net;             /* allocs - frees */
+        bool explained_known;           /* cache_delta large enough to divide by */
+        double explained;               /* traced_net / cache_delta */
+        uint64_t untraced_frees;        /* pointers allocated again without a traced free */
+        uint64_t frees_of_unknown;      /* of objects older than the capture */
+        uint64_t stackless_events;
+        uint64_t lost_events;
+        uint64_t drain_usec;            /* frees-only phase after the window */
+        uint64_t drain_frees;
+        uint64_t drain_allocs;          /* seen in the drain, not counted */
+        uint64_t settle_usec;           /* younger outstanding objects are no evidence */
+        uint64_t top_settled;           /* the top stack's outstanding objects older than that */
+        bool growth_stopped;            /* the cache had stopped growing before the capture */
+        enum report_confidence confidence; /* of the top stack */
+        char verdict[REPORT_TEXT_MAX];  /* one sentence: how far to trust the ranking */
+        struct report_strv notes;       /* the likely reasons, one line each */
+};
+
 struct report {
         char id[REPORT_ID_MAX];
         char cache[REPORT_NAME_MAX];    /* the name slabinfo and tracepoints show */
@@ -78,6 +137,15 @@ struct report {
         uint64_t events;                /* trace events consumed */
         uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
         uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
+        struct report_attribution attribution;
+        char culprit[REPORT_NAME_MAX];  /* the frame that separates leaking from freeing stacks, "" */
+        size_t culprit_frame;           /* its index in stacks[0].frames */
+        char culprit_reason[REPORT_TEXT_MAX];
+        struct report_path *paths;      /* most outstanding first */
+        size_t n_paths;
+        char leak_group[REPORT_NAME_MAX];       /* the suspected leak, "leak-3"; "" */
+        char leak_group_name[REPORT_TEXT_MAX];  /* its caches, most specific first: "UDP+filp" */
+        struct report_strv leak_group_members;  /* "UDP (dedicated, 120.0 objects/min)" */
         bool truncated;                 /* an event or memory bound stopped the aggregation */
         char truncated_reason[REPORT_TEXT_MAX];
         unsigned callsite_snapshots;
@@ -136,6 +204,27 @@ const char *report_suspect(const struct report_stack *s, char *buf, size_t size)
 /* @s's frames, innermost first, joined by @sep into @buf; cut with "..."
  * at a frame boundary if it does not fit. Returns @buf. */
 const char *report_join_frames(const struct report_stack *s, const char *sep, char *buf, size_t size);
+
+/* Group ranked @r's stacks into paths (entry boundaries) and name the
+ * culprit: walking outward from the allocation point along the top path,
+ * the first frame through which every path still holds outstanding objects
+ * (paths through the frames below it that turn off elsewhere net to ~0).
+ * Generic wrappers (__alloc_skb, kmalloc_reserve, a vendor's skb pool) are
+ * passed over because freeing paths run through them too. -ENOMEM. */
+int report_find_culprit(struct report *r);
+
+/* The function the report names: the culprit, else the top stack's
+ * suspect; "" when growth stopped before the capture or without stacks.
+ * Returns @buf. */
+const char *report_named_suspect(const struct report *r, char *buf, size_t size);
+
+/* "high", "medium", "low". */
+const char *report_confidence_name(enum report_confidence c);
+
+/* Compute the attribution ledger of ranked @r from its counters and cache
+ * samples: cache_delta, traced_net, explained, whether growth had stopped
+ * before the capture, a confidence per stack and the verdict sentence. */
+void report_attribute(struct report *r);
 
 /* report.json as a json-c object (caller puts it). -ENOMEM. */
 int report_to_json(const struct report *r, json_object **ret);

@@ -369,19 +369,42 @@ static void note_pid(struct stack_entry *s, int32_t pid) {
                 s->more_pids = true;
 }
 
+/* The old object at @e is gone without a traced free: the pointer was
+ * handed out again (kfree_rcu, bulk frees, a lost event). Count it freed. */
+static void implicit_free(struct pairing *p, struct ptr_slot *e, bool in_drain) {
+        struct stack_entry *old = &p->stacks[e->stack];
+        old->outstanding--;
+        old->bytes_outstanding -= e->bytes;
+        old->frees++;
+        old->untraced_frees++;
+        p->r.reallocs_unfreed++;
+        if (in_drain)
+                p->r.drain_frees++;
+        else
+                p->r.window_frees++;
+}
+
 static void process(struct pairing *p, const struct queued *q) {
         struct stack_entry *st = &p->stacks[q->stack];
         struct ptr_slot *e = ptrs_find(p, q->ptr);
+        bool in_drain = p->r.alloc_end_ns != 0 && q->ts > p->r.alloc_end_ns;
 
+        if (st->n_frames == 0)
+                p->r.stackless_events++;
         if (q->kind == PAIRING_ALLOC) {
+                if (in_drain) {
+                        /* Past the allocation window: not counted, but the
+                         * old object behind a live pointer is gone. */
+                        p->r.drain_allocs++;
+                        if (e) {
+                                implicit_free(p, e, true);
+                                ptrs_delete(p, e);
+                        }
+                        return;
+                }
                 p->r.allocs++;
                 if (e) {
-                        /* The ptr is live again: its free was never seen
-                         * (lost, or freed by a path we cannot trace). */
-                        struct stack_entry *old = &p->stacks[e->stack];
-                        old->outstanding--;
-                        old->bytes_outstanding -= e->bytes;
-                        p->r.reallocs_unfreed++;
+                        implicit_free(p, e, false);
                 } else {
                         size_t s = pairing_slot_of(q->ptr, p->ptrs_cap);
                         while (p->ptrs[s].ptr != 0)
@@ -401,6 +424,14 @@ static void process(struct pairing *p, const struct queued *q) {
         }
 
         p->r.frees++;
+        if (!e && p->opt.frees_unfiltered) {
+                p->r.foreign_frees++;
+                return;
+        }
+        if (in_drain)
+                p->r.drain_frees++;
+        else
+                p->r.window_frees++;
         if (e) {
                 struct stack_entry *a = &p->stacks[e->stack];
                 a->frees++;
@@ -409,12 +440,15 @@ static void process(struct pairing *p, const struct queued *q) {
                 st->site_frees++;
                 p->r.matched_frees++;
                 ptrs_delete(p, e);
-        } else if (p->opt.frees_unfiltered) {
-                p->r.foreign_frees++;
         } else {
                 st->site_unmatched++;
                 p->r.unmatched_frees++;
         }
+}
+
+void pairing_end_allocs(struct pairing *p, uint64_t ts_ns) {
+        if (p && !p->finished && p->r.alloc_end_ns == 0)
+                p->r.alloc_end_ns = ts_ns ? ts_ns : 1;
 }
 
 static uint64_t head_ts(const struct pairing *p, uint32_t cpu) {

@@ -44,6 +44,11 @@ struct pairing_options {
          * or size): a free of a ptr never allocated here is someone else's,
          * counted in foreign_frees, not an unmatched free and not a site. */
         bool frees_unfiltered;
+        /* Outstanding objects allocated at least this long before the end
+         * of the allocation window (pairing_end_allocs(), else the end) are
+         * counted as settled: an object from the last seconds is no
+         * evidence of a leak yet. 0 counts every outstanding object. */
+        uint64_t settle_ns;
 };
 
 /* One traced event. The stack is interned beforehand. */
@@ -73,6 +78,8 @@ struct pairing_stack {
         uint64_t frees;                 /* frees of these allocs seen in the capture */
         uint64_t outstanding;           /* allocs not freed by the end */
         uint64_t bytes_outstanding;
+        uint64_t untraced_frees;        /* of these, freed without a traced free: the ptr came back */
+        uint64_t settled;               /* outstanding, allocated settle_ns before the window closed */
         uint64_t oldest_ts_ns;          /* alloc time of the oldest outstanding object */
         double oldest_age_s;            /* end_ns - oldest_ts_ns; 0 if none outstanding */
         int32_t pids[PAIRING_PIDS_MAX]; /* first distinct allocating pids */
@@ -103,7 +110,15 @@ struct pairing_result {
         uint64_t matched_frees;
         uint64_t unmatched_frees;       /* ptr allocated before the capture began */
         uint64_t foreign_frees;         /* frees_unfiltered: not an object of ours */
-        uint64_t reallocs_unfreed;      /* alloc of a live ptr: its free was missed */
+        uint64_t reallocs_unfreed;      /* alloc of a live ptr: its free was missed; the old
+                                         * object counts as freed (untraced), not outstanding */
+        uint64_t stackless_events;      /* events whose stack was empty (its record never came) */
+        uint64_t window_frees;          /* our frees (matched, unmatched, untraced) up to the
+                                         * end of the allocation window */
+        uint64_t drain_frees;           /* our frees after it, in the drain phase */
+        uint64_t drain_allocs;          /* allocations in the drain phase: not counted */
+        uint64_t alloc_end_ns;          /* end of the allocation window; 0 = none (no drain) */
+        uint64_t settled;               /* sum over stacks */
         uint64_t late_events;           /* arrived after the watermark passed them */
         uint64_t null_ptr_events;       /* ptr 0: failed allocs, ignored */
         uint64_t outstanding;           /* sum over stacks */
@@ -150,6 +165,12 @@ int pairing_push(struct pairing *p, const struct pairing_event *e);
 /* Every CPU has delivered all its events up to @watermark_ns: pair the
  * queued ones up to there, in timestamp order. Returns the number paired. */
 uint64_t pairing_release(struct pairing *p, uint64_t watermark_ns);
+
+/* The allocation window ends at @ts_ns: from then on only frees count (the
+ * drain phase), so short-lived objects allocated near the end are seen to
+ * die. An allocation after it is not counted; one that hands out a live
+ * pointer again still frees the old object (untraced). */
+void pairing_end_allocs(struct pairing *p, uint64_t ts_ns);
 
 /* True once the memory bound has refused an event. */
 bool pairing_truncated(const struct pairing *p);

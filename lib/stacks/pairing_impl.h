@@ -59,6 +59,7 @@ struct stack_entry {
         int32_t pids[PAIRING_PIDS_MAX];
         uint64_t allocs;
         uint64_t frees;
+        uint64_t untraced_frees;
         uint64_t outstanding;
         uint64_t bytes_outstanding;
         uint64_t site_frees;

@@ -155,7 +155,9 @@ static size_t merge_stacks(struct pairing_stack *v, size_t n) {
                 }
                 into->allocs += s->allocs;
                 into->frees += s->frees;
+                into->untraced_frees += s->untraced_frees;
                 into->outstanding += s->outstanding;
+                into->settled += s->settled;
                 into->bytes_outstanding += s->bytes_outstanding;
                 if (s->oldest_ts_ns != 0 && (into->oldest_ts_ns == 0 || s->oldest_ts_ns < into->oldest_ts_ns)) {
                         into->oldest_ts_ns = s->oldest_ts_ns;
@@ -226,9 +228,10 @@ int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolv
 
         struct pairing_result *r = calloc(1, sizeof *r);
         uint64_t *oldest = calloc(p->n_stacks ? p->n_stacks : 1, sizeof *oldest);
+        uint64_t *settled = calloc(p->n_stacks ? p->n_stacks : 1, sizeof *settled);
         struct addr_cache cache = {};
         int err = -ENOMEM;
-        if (!r || !oldest)
+        if (!r || !oldest || !settled)
                 goto fail;
         *r = p->r;
         r->stacks = NULL;
@@ -237,10 +240,17 @@ int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolv
         r->end_ns = end_ns ? end_ns : p->max_ts;
         r->memory_peak_bytes = p->mem_peak;
 
+        /* Settled: allocated at least settle_ns before the window closed. */
+        uint64_t window_end = p->r.alloc_end_ns ? p->r.alloc_end_ns : r->end_ns;
+        uint64_t settle_before = window_end > p->opt.settle_ns ? window_end - p->opt.settle_ns : 0;
         for (size_t i = 0; i < p->ptrs_cap; i++) {
                 const struct ptr_slot *e = &p->ptrs[i];
-                if (e->ptr != 0 && (oldest[e->stack] == 0 || e->ts < oldest[e->stack]))
+                if (e->ptr == 0)
+                        continue;
+                if (oldest[e->stack] == 0 || e->ts < oldest[e->stack])
                         oldest[e->stack] = e->ts ? e->ts : 1;
+                if (p->opt.settle_ns == 0 || e->ts <= settle_before)
+                        settled[e->stack]++;
         }
 
         size_t n_alloc = 0, n_site = 0;
@@ -270,7 +280,10 @@ int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolv
                         o->id = (uint32_t) i;
                         o->allocs = s->allocs;
                         o->frees = s->frees;
+                        o->untraced_frees = s->untraced_frees;
                         o->outstanding = s->outstanding;
+                        o->settled = settled[i];
+                        r->settled += settled[i];
                         o->bytes_outstanding = s->bytes_outstanding;
                         if (s->outstanding > 0 && oldest[i] != 0) {
                                 o->oldest_ts_ns = oldest[i];
@@ -301,11 +314,13 @@ int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolv
 
         addr_cache_done(&cache);
         free(oldest);
+        free(settled);
         *ret = r;
         return 0;
 fail:
         addr_cache_done(&cache);
         free(oldest);
+        free(settled);
         pairing_result_free(r);
         return err;
 }

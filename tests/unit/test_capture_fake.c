@@ -512,6 +512,130 @@ START_TEST(test_debugfs_traces) {
 }
 END_TEST
 
+
+static void sample_text(struct capture_manager *m, const char *text) {
+        struct slabinfo si = {};
+        ck_assert_int_eq(slabinfo_parse(text, strlen(text), &si), 0);
+        capture_manager_sample(m, &si);
+        slabinfo_done(&si);
+}
+
+/* The ledger's cache_delta comes from the daemon's samples of the window,
+ * summed over the class's members. */
+START_TEST(test_ledger_samples) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        json_object *report = NULL, *att, *v;
+
+        make_61_tree();
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        /* Before any capture runs: nothing to record, nothing breaks. */
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-8k          1000   1000   8192    4    8 : tunables    0    0    0 : slabdata    250    250      0\n");
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8k", &why), 0);
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-cg-8k         16     16   8192    4    8 : tunables    0    0    0 : slabdata      4      4      0\n"
+                       "kmalloc-8k          3200   3200   8192    4    8 : tunables    0    0    0 : slabdata    800    800      0\n");
+        sample_text(m, "slabinfo - version: 2.1\n"
+                       "kmalloc-cg-8k         20     20   8192    4    8 : tunables    0    0    0 : slabdata      5      5      0\n"
+                       "kmalloc-8k          3400   3400   8192    4    8 : tunables    0    0    0 : slabdata    850    850      0\n");
+        put("sys/kernel/debug/slab/kmalloc-8k/alloc_traces", alloc_traces_later);
+        run_until_done(&s, 1);
+        /* The renderings are in every bundle, even without stacks. */
+        ck_assert(bundle_has(s.dir, "report.html"));
+        ck_assert(bundle_has(s.dir, "stacks.folded"));
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &report), 0);
+        ck_assert(json_object_object_get_ex(report, "attribution", &att));
+        ck_assert(json_object_object_get_ex(att, "cache_delta", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 3420 - 3216);
+        ck_assert(json_object_object_get_ex(att, "cache_samples", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 2);
+        ck_assert(json_object_object_get_ex(att, "verdict", &v));
+        ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "__alloc_skb+0x98/0x238"));
+        json_object_put(report);
+        capture_manager_free(m);
+}
+END_TEST
+
+
+/* A UDP leak trips UDP, filp, lsm_inode_cache and kmalloc-64 in one
+ * tick: one suspected leak, UDP captured first, the others queued and
+ * captured after it, each report naming the group. */
+START_TEST(test_leak_group_order) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct slabinfo si = {};
+        size_t len;
+        json_object *list = NULL, *v, *report = NULL, *g;
+        static const char *const tripped[] = { "filp", "kmalloc-64", "lsm_inode_cache", "UDP" };
+        static const double rates[] = { 120, 240, 120, 120 };
+
+        put("proc/sys/kernel/osrelease", "6.18.44\n");
+        put_fixture("proc/slabinfo", "linux-6.18-x86_64/slabinfo");
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        s.stop_loop = false;
+        char *text = testutil_read_fixture("linux-6.18-x86_64/slabinfo", &len);
+        ck_assert_int_eq(slabinfo_parse(text, len, &si), 0);
+        free(text);
+
+        capture_manager_hold(m);
+        for (size_t i = 0; i < 4; i++) {
+                struct capture_trigger why = { .reason = "test", .objects_per_min = rates[i], .slabinfo = &si };
+                ck_assert_int_eq(capture_manager_trip(m, tripped[i], &why), 0);
+        }
+        /* An unrelated cache at a rate far from theirs is a leak of its own. */
+        struct capture_trigger other = { .reason = "test", .objects_per_min = 9000, .slabinfo = &si };
+        ck_assert_int_eq(capture_manager_trip(m, "signal_cache", &other), 0);
+        slabinfo_done(&si);
+        ck_assert_uint_eq(capture_manager_running(m), 0);
+        capture_manager_release(m);
+        ck_assert_uint_eq(capture_manager_running(m), 1);
+
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "running", &v));
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(v, 0), "cache", &g));
+        ck_assert_str_eq(json_object_get_string(g), "UDP");
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(v, 0), "leak", &g));
+        ck_assert_str_eq(json_object_get_string(g), "UDP+filp+lsm_inode_cache+kmalloc-64");
+        ck_assert(json_object_object_get_ex(list, "queued", &v));
+        ck_assert_int_eq(json_object_array_length(v), 4);
+        ck_assert(json_object_object_get_ex(list, "leaks", &v));
+        ck_assert_int_eq(json_object_array_length(v), 2);
+        json_object_put(list);
+
+        /* Each capture ends at once (no method on this fake host) and the
+         * next starts: UDP, then its companions, then the generic class,
+         * then the other leak. */
+        static const char *const order[] = { "UDP", "filp", "lsm_inode_cache", "kmalloc-64", "signal_cache" };
+        for (unsigned i = 0; i < 5; i++) {
+                while (s.calls < i + 1)
+                        ev_run(loop, EVRUN_ONCE);
+                ck_assert_str_eq(s.slabinfo_name, order[i]);
+                if (i == 1) {
+                        ck_assert_ptr_nonnull(strstr(s.message, "suspected leak leak-1: UDP+filp+lsm_inode_cache+kmalloc-64"));
+                        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &report), 0);
+                        ck_assert(json_object_object_get_ex(report, "leak_group", &g));
+                        ck_assert(json_object_object_get_ex(g, "members", &v));
+                        ck_assert_int_eq(json_object_array_length(v), 4);
+                        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)),
+                                         "UDP (dedicated, 120.0 objects/min)");
+                        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)),
+                                         "filp (companion, 120.0 objects/min) - this capture");
+                        json_object_put(report);
+                }
+                if (i == 4)
+                        ck_assert_ptr_null(strstr(s.message, "suspected leak"));
+        }
+        ck_assert_uint_eq(capture_manager_running(m), 0);
+        capture_manager_free(m);
+}
+END_TEST
+
 START_TEST(test_trip_errors) {
         struct config c;
         struct seen s = {};
@@ -530,7 +654,12 @@ START_TEST(test_trip_errors) {
         ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8192", NULL), 0);
         ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8192", NULL), -EALREADY);
         ck_assert_int_eq(capture_manager_arm(m, "kmalloc-8k", 0), -EALREADY);
-        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-4096", NULL), -EBUSY);
+        /* The slot is taken: queued for later, not refused. */
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-4096", NULL), 0);
+        ck_assert(capture_manager_queued(m, "kmalloc-4096"));
+        ck_assert_uint_eq(capture_manager_running(m), 1);
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-4096", NULL), -EALREADY);
+        ck_assert_int_eq(capture_manager_arm(m, "kmalloc-4096", 0), -EBUSY);
         ck_assert_str_eq(capture_strerror(-EBUSY),
                          "the limit of concurrent captures (capture.max_concurrent) is reached");
 
@@ -787,6 +916,8 @@ static Suite *capture_suite(void) {
         tcase_add_test(tc, test_seed_318_callsites);
         tcase_add_test(tc, test_trace_on_at_boot);
         tcase_add_test(tc, test_debugfs_traces);
+        tcase_add_test(tc, test_ledger_samples);
+        tcase_add_test(tc, test_leak_group_order);
         tcase_add_test(tc, test_trip_errors);
         tcase_add_test(tc, test_no_method);
         tcase_add_test(tc, test_rotation);

@@ -508,6 +508,111 @@ START_TEST(test_random_matches_sorted) {
 }
 END_TEST
 
+
+static struct pairing *new_settling(uint64_t settle_ns) {
+        struct pairing_options o = { .reorder_window_ns = PAIRING_WINDOW_NONE, .settle_ns = settle_ns };
+        struct pairing *p = NULL;
+        ck_assert_int_eq(pairing_new(&o, &p), 0);
+        return p;
+}
+
+START_TEST(test_untraced_free) {
+        struct pairing *p = new_pairing(PAIRING_WINDOW_NONE, false, 0);
+        uint32_t a = stack_of(p, 1, 2, 3);
+        uint32_t b = stack_of(p, 1, 2, 4);
+        push(p, PAIRING_ALLOC, 100, 0, 0x1000, a, 1);
+        push(p, PAIRING_ALLOC, 200, 0, 0x1000, b, 1); /* no traced free between: kfree_rcu */
+        push(p, PAIRING_FREE, 300, 0, 0x7000, a, 1);  /* older than the capture */
+        struct pairing_result *r = finish(p, 1000);
+        ck_assert_uint_eq(r->reallocs_unfreed, 1);
+        ck_assert_uint_eq(r->unmatched_frees, 1);
+        /* Both the implicit and the unknown free are ours, in the window. */
+        ck_assert_uint_eq(r->window_frees, 2);
+        ck_assert_uint_eq(r->drain_frees, 0);
+        ck_assert_uint_eq(r->n_stacks, 2);
+        ck_assert_uint_eq(r->stacks[0].id, b);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 1);
+        ck_assert_uint_eq(r->stacks[1].id, a);
+        ck_assert_uint_eq(r->stacks[1].outstanding, 0);
+        ck_assert_uint_eq(r->stacks[1].frees, 1);
+        ck_assert_uint_eq(r->stacks[1].untraced_frees, 1);
+        pairing_result_free(r);
+        pairing_free(p);
+}
+END_TEST
+
+START_TEST(test_drain_phase) {
+        struct pairing *p = new_settling(100);
+        uint32_t a = stack_of(p, 1, 2, 3);
+        uint32_t b = stack_of(p, 1, 2, 4);
+        push(p, PAIRING_ALLOC, 10, 0, 0x1, a, 1);    /* settled: 990 before the window closed */
+        push(p, PAIRING_ALLOC, 950, 0, 0x2, b, 1);   /* short-lived, allocated near the end */
+        push(p, PAIRING_ALLOC, 960, 1, 0x3, b, 1);   /* young and still outstanding */
+        pairing_end_allocs(p, 1000);
+        push(p, PAIRING_FREE, 1100, 0, 0x2, b, 1);   /* seen to die in the drain */
+        push(p, PAIRING_ALLOC, 1200, 0, 0x4, a, 1);  /* drain: not counted */
+        push(p, PAIRING_FREE, 1250, 0, 0x4, a, 1);   /* its free is nobody's */
+        push(p, PAIRING_ALLOC, 1300, 1, 0x3, a, 1);  /* drain alloc of a live ptr: 0x3 was freed */
+        struct pairing_result *r = finish(p, 2000);
+        ck_assert_uint_eq(r->alloc_end_ns, 1000);
+        ck_assert_uint_eq(r->allocs, 3);
+        ck_assert_uint_eq(r->drain_allocs, 2);
+        ck_assert_uint_eq(r->drain_frees, 3);
+        ck_assert_uint_eq(r->window_frees, 0);
+        ck_assert_uint_eq(r->reallocs_unfreed, 1);
+        ck_assert_uint_eq(r->outstanding, 1);
+        ck_assert_uint_eq(r->settled, 1);
+        ck_assert_uint_eq(r->stacks[0].id, a);
+        ck_assert_uint_eq(r->stacks[0].allocs, 1);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 1);
+        ck_assert_uint_eq(r->stacks[0].settled, 1);
+        ck_assert_uint_eq(r->stacks[1].id, b);
+        ck_assert_uint_eq(r->stacks[1].outstanding, 0);
+        ck_assert_uint_eq(r->stacks[1].untraced_frees, 1);
+        pairing_result_free(r);
+        pairing_free(p);
+}
+END_TEST
+
+START_TEST(test_settle_without_drain) {
+        struct pairing *p = new_settling(100);
+        uint32_t a = stack_of(p, 1, 2, 3);
+        push(p, PAIRING_ALLOC, 850, 0, 0x1, a, 1);
+        push(p, PAIRING_ALLOC, 900, 0, 0x2, a, 1);
+        push(p, PAIRING_ALLOC, 950, 0, 0x3, a, 1);
+        struct pairing_result *r = finish(p, 1000);
+        ck_assert_uint_eq(r->alloc_end_ns, 0);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 3);
+        ck_assert_uint_eq(r->stacks[0].settled, 2);
+        pairing_result_free(r);
+        pairing_free(p);
+        /* settle 0: every outstanding object counts. */
+        p = new_settling(0);
+        a = stack_of(p, 1, 2, 3);
+        push(p, PAIRING_ALLOC, 999, 0, 0x1, a, 1);
+        r = finish(p, 1000);
+        ck_assert_uint_eq(r->stacks[0].settled, 1);
+        pairing_result_free(r);
+        pairing_free(p);
+}
+END_TEST
+
+START_TEST(test_stackless) {
+        struct pairing *p = new_pairing(PAIRING_WINDOW_NONE, false, 0);
+        uint32_t empty = UINT32_MAX;
+        ck_assert_int_eq(pairing_intern_stack(p, NULL, 0, &empty), 0);
+        uint32_t a = stack_of(p, 1, 2, 3);
+        push(p, PAIRING_ALLOC, 1, 0, 0x1, empty, 1);
+        push(p, PAIRING_ALLOC, 2, 0, 0x2, a, 1);
+        push(p, PAIRING_FREE, 3, 0, 0x2, empty, 1);
+        struct pairing_result *r = finish(p, 0);
+        ck_assert_uint_eq(r->stackless_events, 2);
+        ck_assert_uint_eq(r->matched_frees, 1);
+        pairing_result_free(r);
+        pairing_free(p);
+}
+END_TEST
+
 static Suite *pairing_suite(void) {
         Suite *s = suite_create("pairing");
         TCase *tc = tcase_create("core");
@@ -523,6 +628,12 @@ static Suite *pairing_suite(void) {
         tcase_add_test(tc, test_merge_machinery);
         tcase_add_test(tc, test_random_matches_sorted);
         suite_add_tcase(s, tc);
+        TCase *ledger = tcase_create("ledger");
+        tcase_add_test(ledger, test_untraced_free);
+        tcase_add_test(ledger, test_drain_phase);
+        tcase_add_test(ledger, test_settle_without_drain);
+        tcase_add_test(ledger, test_stackless);
+        suite_add_tcase(s, ledger);
         TCase *limits = tcase_create("limits");
         tcase_add_test(limits, test_memory_bound);
         tcase_add_test(limits, test_limits);
