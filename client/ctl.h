@@ -150,6 +150,13 @@ void ctl_chart(const struct ctl *c, FILE *f, const double *t_epoch, const double
                unsigned height, unsigned width, const char *unit_label);
 
 /* The subcommands. argv[0] is the subcommand's name. Each returns an exit code. */
+/* Parse the common options of a subcommand without options of its own and
+ * check it got @want_args arguments (from *ret_first on). 0 or an exit code. */
+int ctl_parse_plain(struct ctl *c, int argc, char **argv, void (*usage)(FILE *f), int want_args, int *ret_first);
+
+/* Release @reply and return @r: `return ctl_finish(&reply, r);`. */
+int ctl_finish(struct ctl_reply *reply, int r);
+
 int ctl_cmd_status(struct ctl *c, int argc, char **argv);
 int ctl_cmd_top(struct ctl *c, int argc, char **argv);
 int ctl_cmd_history(struct ctl *c, int argc, char **argv);

@@ -6,6 +6,7 @@
  * without a separate bitmap. Raw tier fields: value [, aux]. Bucket tiers:
  * min, max, last [, aux last]. */
 #include "caches/history.h"
+#include "caches/history_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,53 +14,10 @@
 
 /* First size of the name index; it doubles past half full. */
 #define INDEX_INITIAL 256
-/* First size of the series array; it doubles when full. */
-#define SERIES_INITIAL 64
 /* last_present_usec of a series added between samples. */
 #define BORN_NEXT_SAMPLE UINT64_MAX
 /* Largest stored value in a narrow (16-bit) column. */
 #define NARROW_MAX UINT16_MAX
-
-struct tier {
-        uint64_t width_usec;    /* 0 for the raw tier */
-        size_t cap;
-        size_t count;           /* slots in use, ≤ cap */
-        size_t head;            /* newest slot */
-        uint64_t bucket;        /* t / width of the newest slot */
-        uint64_t seq;           /* slots opened so far: names the newest slot */
-        uint64_t *t;
-};
-
-struct column {
-        void *v;                /* cap × fields, uint16_t or uint32_t */
-        bool wide;
-};
-
-struct series {
-        char *name;             /* NULL: slot free */
-        unsigned kind;
-        uint8_t n_values;
-        uint64_t hash;
-        uint64_t last_present_usec;
-        uint64_t written[_HISTORY_TIER_MAX];    /* tier seq of the slot last written */
-        struct column col[_HISTORY_TIER_MAX];
-};
-
-struct history {
-        struct history_params params;
-        struct tier tiers[_HISTORY_TIER_MAX];
-        struct series *series;
-        uint32_t series_allocated;
-        uint32_t series_end;    /* one past the highest id ever used */
-        size_t n_series;
-        uint32_t *index;        /* id + 1, 0 = empty; linear probing */
-        size_t index_size;      /* power of two */
-        uint64_t n_samples;
-        uint64_t last_usec;
-        bool in_sample;
-        history_retire_fn retire;
-        void *userdata;
-};
 
 uint64_t history_tier_width_usec(enum history_tier tier) {
         switch (tier) {
@@ -87,11 +45,11 @@ int history_tier_slots(const struct history_params *p, enum history_tier tier, s
         return 0;
 }
 
-static unsigned fields_of(enum history_tier tier, unsigned n_values) {
+unsigned history_fields_of(enum history_tier tier, unsigned n_values) {
         return tier == HISTORY_TIER_RAW ? n_values : 3 + (n_values - 1);
 }
 
-static uint64_t name_hash(unsigned kind, const char *name) {
+uint64_t history_name_hash(unsigned kind, const char *name) {
         /* FNV-1a over the kind byte and the name. */
         uint64_t h = UINT64_C(14695981039346656037);
         h = (h ^ (uint8_t) kind) * UINT64_C(1099511628211);
@@ -128,14 +86,14 @@ static void col_clear(struct column *c, size_t first, size_t n) {
                 memset((uint16_t *) c->v + first, 0, n * sizeof(uint16_t));
 }
 
-static void series_release(struct series *s) {
+void history_series_release(struct series *s) {
         free(s->name);
         for (int k = 0; k < _HISTORY_TIER_MAX; k++)
                 free(s->col[k].v);
         memset(s, 0, sizeof *s);
 }
 
-static void index_insert(struct history *h, uint32_t id) {
+void history_index_insert(struct history *h, uint32_t id) {
         size_t mask = h->index_size - 1;
         size_t i = (size_t) h->series[id].hash & mask;
         while (h->index[i] != 0)
@@ -152,11 +110,11 @@ static int index_resize(struct history *h, size_t size) {
         h->index_size = size;
         for (uint32_t id = 0; id < h->series_end; id++)
                 if (h->series[id].name)
-                        index_insert(h, id);
+                        history_index_insert(h, id);
         return 0;
 }
 
-static int index_grow(struct history *h) {
+int history_index_grow(struct history *h) {
         return index_resize(h, h->index_size ? h->index_size * 2 : INDEX_INITIAL);
 }
 
@@ -212,7 +170,7 @@ int history_new(const struct history_params *p, history_retire_fn retire, void *
         h->userdata = userdata;
         int r = tiers_init(h, p);
         if (r >= 0)
-                r = index_grow(h);
+                r = history_index_grow(h);
         if (r < 0) {
                 history_free(h);
                 return r;
@@ -226,7 +184,7 @@ void history_free(struct history *h) {
                 return;
         for (uint32_t id = 0; id < h->series_end; id++)
                 if (h->series[id].name)
-                        series_release(&h->series[id]);
+                        history_series_release(&h->series[id]);
         free(h->series);
         free(h->index);
         for (int k = 0; k < _HISTORY_TIER_MAX; k++)
@@ -239,7 +197,7 @@ const struct history_params *history_params(const struct history *h) {
 }
 
 /* Slot index of the k-th newest slot (k = 0 is the newest). */
-static size_t slot_of(const struct tier *t, size_t k) {
+size_t history_slot_of(const struct tier *t, size_t k) {
         return (t->head + t->cap - k) % t->cap;
 }
 
@@ -303,7 +261,7 @@ int history_set(struct history *h, uint32_t id, uint64_t value, uint64_t aux) {
         for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
                 const struct tier *t = &h->tiers[k];
                 struct column *c = &s->col[k];
-                unsigned f = fields_of((enum history_tier) k, s->n_values);
+                unsigned f = history_fields_of((enum history_tier) k, s->n_values);
                 uint32_t e = enc, a = aux_enc;
                 if (!c->wide && big > NARROW_MAX && col_widen(c, t->cap * f) < 0) {
                         r = -ENOMEM; /* keep going, saturated */
@@ -330,7 +288,7 @@ static uint64_t retention_start(const struct history *h) {
                 const struct tier *t = &h->tiers[k];
                 if (t->count == 0)
                         return 0;
-                uint64_t oldest = t->t[slot_of(t, t->count - 1)];
+                uint64_t oldest = t->t[history_slot_of(t, t->count - 1)];
                 if (t->width_usec)
                         oldest -= oldest % t->width_usec;
                 if (oldest < start)
@@ -351,7 +309,7 @@ void history_end_sample(struct history *h) {
                         const struct tier *t = &h->tiers[k];
                         if (s->written[k] == t->seq || t->count == 0)
                                 continue;
-                        unsigned f = fields_of((enum history_tier) k, s->n_values);
+                        unsigned f = history_fields_of((enum history_tier) k, s->n_values);
                         col_clear(&s->col[k], t->head * f, f);
                         s->written[k] = t->seq;
                 }
@@ -367,7 +325,7 @@ void history_end_sample(struct history *h) {
 
 static int series_alloc_columns(const struct history *h, struct series *s, const struct series *like) {
         for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
-                size_t n = h->tiers[k].cap * fields_of((enum history_tier) k, s->n_values);
+                size_t n = h->tiers[k].cap * history_fields_of((enum history_tier) k, s->n_values);
                 bool wide = like && like->col[k].wide;
                 s->col[k].v = calloc(n, wide ? sizeof(uint32_t) : sizeof(uint16_t));
                 if (!s->col[k].v)
@@ -410,7 +368,7 @@ int history_series_add(struct history *h, unsigned kind, const char *name, unsig
         if (history_series_find(h, kind, name) >= 0)
                 return -EEXIST;
         if ((h->n_series + 1) * 2 > h->index_size) {
-                int r = index_grow(h);
+                int r = history_index_grow(h);
                 if (r < 0)
                         return r;
         }
@@ -421,7 +379,7 @@ int history_series_add(struct history *h, unsigned kind, const char *name, unsig
         struct series *s = &h->series[id];
         s->kind = kind;
         s->n_values = (uint8_t) n_values;
-        s->hash = name_hash(kind, name);
+        s->hash = history_name_hash(kind, name);
         /* A series counts as present from the sample it is added in (or the
          * next one), so it is not retired before it had a chance. */
         s->last_present_usec = h->in_sample ? h->last_usec : BORN_NEXT_SAMPLE;
@@ -432,20 +390,20 @@ int history_series_add(struct history *h, unsigned kind, const char *name, unsig
                         r = -ENOMEM;
         }
         if (r < 0) {
-                series_release(s);
+                history_series_release(s);
                 return r;
         }
         if (id >= h->series_end)
                 h->series_end = id + 1;
         h->n_series++;
-        index_insert(h, id);
+        history_index_insert(h, id);
         return (int) id;
 }
 
 int history_series_find(const struct history *h, unsigned kind, const char *name) {
         if (!name)
                 return -EINVAL;
-        uint64_t hash = name_hash(kind, name);
+        uint64_t hash = history_name_hash(kind, name);
         size_t mask = h->index_size - 1;
         for (size_t i = (size_t) hash & mask; h->index[i] != 0; i = (i + 1) & mask) {
                 const struct series *s = &h->series[h->index[i] - 1];
@@ -459,7 +417,7 @@ void history_series_remove(struct history *h, uint32_t id) {
         if (!history_series_valid(h, id))
                 return;
         index_remove(h, id);
-        series_release(&h->series[id]);
+        history_series_release(&h->series[id]);
         h->n_series--;
         while (h->series_end > 0 && !h->series[h->series_end - 1].name)
                 h->series_end--;
@@ -497,7 +455,7 @@ uint64_t history_tier_oldest_usec(const struct history *h, enum history_tier tie
         if ((unsigned) tier >= _HISTORY_TIER_MAX || h->tiers[tier].count == 0)
                 return 0;
         const struct tier *t = &h->tiers[tier];
-        return t->t[slot_of(t, t->count - 1)];
+        return t->t[history_slot_of(t, t->count - 1)];
 }
 
 size_t history_count_since(const struct history *h, enum history_tier tier, uint64_t since_usec) {
@@ -508,7 +466,7 @@ size_t history_count_since(const struct history *h, enum history_tier tier, uint
         size_t lo = 0, hi = t->count;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (t->t[slot_of(t, mid)] >= since_usec)
+                if (t->t[history_slot_of(t, mid)] >= since_usec)
                         lo = mid + 1;
                 else
                         hi = mid;
@@ -520,7 +478,7 @@ size_t history_count_since(const struct history *h, enum history_tier tier, uint
 static bool read_point(const struct history *h, const struct series *s, int k, size_t slot,
                        struct history_point *ret) {
         const struct column *c = &s->col[k];
-        unsigned f = fields_of((enum history_tier) k, s->n_values);
+        unsigned f = history_fields_of((enum history_tier) k, s->n_values);
         size_t base = slot * f;
         uint32_t aux;
         if (k == HISTORY_TIER_RAW) {
@@ -555,7 +513,7 @@ static int read_strided(const struct history *h, uint32_t id, enum history_tier 
         size_t stride = spread && m > n ? (m + n - 1) / n : 1;
         size_t got = 0;
         for (size_t k = 0; k < m && got < n; k += stride)
-                if (read_point(h, s, tier, slot_of(t, k), &ret[got]))
+                if (read_point(h, s, tier, history_slot_of(t, k), &ret[got]))
                         got++;
         /* Collected newest first; callers want time order. */
         for (size_t i = 0; i < got / 2; i++) {
@@ -582,7 +540,7 @@ size_t history_series_bytes_max(const struct history_params *p, unsigned n_value
                 size_t slots;
                 if (history_tier_slots(p, (enum history_tier) k, &slots) < 0)
                         return 0;
-                bytes += slots * fields_of((enum history_tier) k, n_values) * sizeof(uint32_t);
+                bytes += slots * history_fields_of((enum history_tier) k, n_values) * sizeof(uint32_t);
         }
         return bytes;
 }
@@ -598,7 +556,7 @@ size_t history_memory_bytes(const struct history *h) {
                         continue;
                 bytes += strlen(s->name) + 1;
                 for (int k = 0; k < _HISTORY_TIER_MAX; k++)
-                        bytes += h->tiers[k].cap * fields_of((enum history_tier) k, s->n_values) *
+                        bytes += h->tiers[k].cap * history_fields_of((enum history_tier) k, s->n_values) *
                                  (s->col[k].wide ? sizeof(uint32_t) : sizeof(uint16_t));
         }
         return bytes;
@@ -641,14 +599,14 @@ static int copy_from(struct history *h, const struct history *old) {
                 t->seq = ot->seq;
                 /* k-th newest old slot goes to new slot n-1-k. */
                 for (size_t j = 0; j < n; j++) {
-                        size_t os = slot_of(ot, j), ns = n - 1 - j;
+                        size_t os = history_slot_of(ot, j), ns = n - 1 - j;
                         t->t[ns] = ot->t[os];
                         for (uint32_t id = 0; id < h->series_end; id++) {
                                 const struct series *o = &old->series[id];
                                 if (!o->name)
                                         continue;
                                 struct column *c = &h->series[id].col[k];
-                                unsigned f = fields_of((enum history_tier) k, o->n_values);
+                                unsigned f = history_fields_of((enum history_tier) k, o->n_values);
                                 for (unsigned x = 0; x < f; x++) {
                                         uint32_t v = col_get(&o->col[k], os * f + x);
                                         if (c->wide)
@@ -690,235 +648,3 @@ int history_new_from(const struct history_params *p, const struct history *old,
         return 0;
 }
 
-/* ---- snapshots -------------------------------------------------------------
- * Native byte order and widths: a snapshot is read back by the same build on
- * the same machine; a foreign one fails the endianness word or the checks. */
-
-#define SNAP_MAGIC "SLWHIST"            /* 8 bytes with its NUL */
-#define SNAP_VERSION UINT32_C(1)
-#define SNAP_ENDIAN UINT32_C(0x01020304)
-
-struct wbuf {
-        char *p;
-        size_t len, cap;
-        int error;
-};
-
-static void put(struct wbuf *w, const void *v, size_t n) {
-        if (w->error)
-                return;
-        if (w->len + n > w->cap) {
-                size_t cap = w->cap ? w->cap : 4096;
-                while (cap < w->len + n)
-                        cap *= 2;
-                char *p = realloc(w->p, cap);
-                if (!p) {
-                        w->error = -ENOMEM;
-                        return;
-                }
-                w->p = p;
-                w->cap = cap;
-        }
-        memcpy(w->p + w->len, v, n);
-        w->len += n;
-}
-
-#define PUT(w, x) put((w), &(x), sizeof(x))
-
-struct rbuf {
-        const char *p;
-        size_t len, off;
-};
-
-static bool get(struct rbuf *r, void *v, size_t n) {
-        if (n > r->len - r->off)
-                return false;
-        memcpy(v, r->p + r->off, n);
-        r->off += n;
-        return true;
-}
-
-#define GET(r, x) get((r), &(x), sizeof(x))
-
-static size_t col_bytes(const struct tier *t, unsigned f, bool wide) {
-        return t->cap * f * (wide ? sizeof(uint32_t) : sizeof(uint16_t));
-}
-
-int history_serialize(const struct history *h, char **ret_buf, size_t *ret_len) {
-        struct wbuf w = {};
-        uint32_t version = SNAP_VERSION, endian = SNAP_ENDIAN;
-        if (!h || !ret_buf || !ret_len || h->in_sample)
-                return -EINVAL;
-        put(&w, SNAP_MAGIC, sizeof SNAP_MAGIC);
-        PUT(&w, version);
-        PUT(&w, endian);
-        PUT(&w, h->params);
-        PUT(&w, h->n_samples);
-        PUT(&w, h->last_usec);
-        for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
-                const struct tier *t = &h->tiers[k];
-                uint64_t cap = t->cap, count = t->count, head = t->head;
-                PUT(&w, cap);
-                PUT(&w, count);
-                PUT(&w, head);
-                PUT(&w, t->bucket);
-                PUT(&w, t->seq);
-                put(&w, t->t, t->cap * sizeof *t->t);
-        }
-        PUT(&w, h->series_end);
-        for (uint32_t id = 0; id < h->series_end; id++) {
-                const struct series *s = &h->series[id];
-                uint8_t present = s->name != NULL;
-                PUT(&w, present);
-                if (!present)
-                        continue;
-                uint32_t kind = s->kind;
-                uint16_t name_len = (uint16_t) strlen(s->name);
-                PUT(&w, kind);
-                PUT(&w, s->n_values);
-                PUT(&w, name_len);
-                put(&w, s->name, name_len);
-                PUT(&w, s->last_present_usec);
-                PUT(&w, s->written);
-                for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
-                        uint8_t wide = s->col[k].wide;
-                        PUT(&w, wide);
-                        put(&w, s->col[k].v, col_bytes(&h->tiers[k], fields_of((enum history_tier) k, s->n_values),
-                                                       wide));
-                }
-        }
-        if (w.error) {
-                free(w.p);
-                return w.error;
-        }
-        *ret_buf = w.p;
-        *ret_len = w.len;
-        return 0;
-}
-
-/* Install series @id as read from @r into @h; -EBADMSG on anything off. */
-static int read_series(struct rbuf *r, struct history *h, uint32_t id) {
-        uint32_t kind;
-        uint8_t n_values;
-        uint16_t name_len;
-        char name[HISTORY_NAME_MAX];
-        if (!GET(r, kind) || !GET(r, n_values) || !GET(r, name_len))
-                return -EBADMSG;
-        if (n_values < 1 || n_values > 2 || name_len == 0 || name_len >= HISTORY_NAME_MAX ||
-            !get(r, name, name_len))
-                return -EBADMSG;
-        name[name_len] = '\0';
-        if (strlen(name) != name_len || history_series_find(h, kind, name) >= 0)
-                return -EBADMSG;
-        if (id >= h->series_allocated) {
-                uint32_t n = h->series_allocated ? h->series_allocated : SERIES_INITIAL;
-                while (n <= id)
-                        n *= 2;
-                struct series *a = realloc(h->series, n * sizeof *a);
-                if (!a)
-                        return -ENOMEM;
-                memset(a + h->series_allocated, 0, (n - h->series_allocated) * sizeof *a);
-                h->series = a;
-                h->series_allocated = n;
-        }
-        struct series *s = &h->series[id];
-        s->kind = kind;
-        s->n_values = n_values;
-        s->hash = name_hash(kind, name);
-        int q = -EBADMSG;
-        if (!GET(r, s->last_present_usec) || !GET(r, s->written))
-                goto fail;
-        for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
-                uint8_t wide;
-                if (!GET(r, wide) || wide > 1)
-                        goto fail;
-                size_t n = col_bytes(&h->tiers[k], fields_of((enum history_tier) k, n_values), wide);
-                s->col[k].v = malloc(n);
-                s->col[k].wide = wide;
-                if (!s->col[k].v) {
-                        q = -ENOMEM;
-                        goto fail;
-                }
-                if (!get(r, s->col[k].v, n))
-                        goto fail;
-        }
-        s->name = strdup(name);
-        if (!s->name) {
-                q = -ENOMEM;
-                goto fail;
-        }
-        h->series_end = id + 1;
-        h->n_series++;
-        if ((h->n_series + 1) * 2 > h->index_size)
-                return index_grow(h);
-        index_insert(h, id);
-        return 0;
-fail:
-        series_release(s);
-        return q;
-}
-
-static int read_snapshot(struct rbuf *r, history_retire_fn retire, void *userdata, struct history **ret) {
-        char magic[sizeof SNAP_MAGIC];
-        uint32_t version, endian;
-        struct history_params p;
-        if (!get(r, magic, sizeof magic) || memcmp(magic, SNAP_MAGIC, sizeof magic) != 0)
-                return -EBADMSG;
-        if (!GET(r, version) || !GET(r, endian) || endian != SNAP_ENDIAN)
-                return -EPROTO;
-        if (version != SNAP_VERSION)
-                return -EPROTONOSUPPORT;
-        if (!GET(r, p))
-                return -EBADMSG;
-        struct history *h;
-        int q = history_new(&p, retire, userdata, &h); /* checks the params */
-        if (q < 0)
-                return q == -ENOMEM ? q : -EBADMSG;
-        q = -EBADMSG;
-        if (!GET(r, h->n_samples) || !GET(r, h->last_usec))
-                goto fail;
-        for (int k = 0; k < _HISTORY_TIER_MAX; k++) {
-                struct tier *t = &h->tiers[k];
-                uint64_t cap, count, head;
-                if (!GET(r, cap) || !GET(r, count) || !GET(r, head) || !GET(r, t->bucket) || !GET(r, t->seq))
-                        goto fail;
-                if (cap != t->cap || count > cap || (count > 0 && head >= cap) || count > h->n_samples)
-                        goto fail;
-                t->count = (size_t) count;
-                t->head = (size_t) head;
-                if (!get(r, t->t, t->cap * sizeof *t->t))
-                        goto fail;
-                /* Newest first, times must fall, none after the last sample. */
-                for (size_t j = 0; j < t->count; j++) {
-                        uint64_t v = t->t[slot_of(t, j)];
-                        if (v > h->last_usec || (j > 0 && v >= t->t[slot_of(t, j - 1)]))
-                                goto fail;
-                }
-        }
-        uint32_t end;
-        if (!GET(r, end) || end > HISTORY_SERIES_MAX)
-                goto fail;
-        for (uint32_t id = 0; id < end; id++) {
-                uint8_t present;
-                if (!GET(r, present) || present > 1)
-                        goto fail;
-                if (present && (q = read_series(r, h, id)) < 0)
-                        goto fail;
-                q = -EBADMSG;
-        }
-        if (r->off != r->len || h->series_end != end)
-                goto fail;
-        *ret = h;
-        return 0;
-fail:
-        history_free(h);
-        return q;
-}
-
-int history_deserialize(const char *buf, size_t len, history_retire_fn retire, void *userdata,
-                        struct history **ret) {
-        if (!buf || !ret)
-                return -EINVAL;
-        struct rbuf r = { buf, len, 0 };
-        return read_snapshot(&r, retire, userdata, ret);
-}
