@@ -146,7 +146,9 @@ int sd_stack_end(struct stackdump_parser *p) {
                         p->frames[0] = p->entry_frame;
                         p->cur.n_frames = 1;
                 }
-                if (p->cur.n_frames > 0) {
+                /* A count of 0 (an alloc_traces entry or "0 times:") holds
+                 * no objects: nothing to rank, and weights are at least 1. */
+                if (p->cur.n_frames > 0 && p->cur.weight > 0) {
                         p->n_stacks++;
                         r = p->on_stack(&p->cur, p->userdata);
                 }

@@ -280,6 +280,23 @@ START_TEST(journal_with_irq_and_registers) {
 }
 END_TEST
 
+/* An alloc_traces entry or page_owner_sort record of count 0 holds no
+ * objects: not a stack (a fuzzer found one reported with weight 0). */
+START_TEST(zero_count_not_a_stack) {
+        static const char text[] = "   0 __alloc_skb+0x1f2/0x250 waste=0/0 age=1/1/1 pid=1 cpus=0\n"
+                                   "\t__kmalloc_node_track_caller+0x5b/0x150\n"
+                                   "\tkmalloc_reserve+0x3d/0xa0\n"
+                                   "\n"
+                                   "  12 __alloc_skb+0x1f2/0x250 age=1/1/1 pid=1 cpus=0\n"
+                                   "\tkmalloc_reserve+0x3d/0xa0\n"
+                                   "\n";
+        struct seen *v = parse_text(text, sizeof text - 1);
+        ck_assert_uint_eq(v->n, 1);
+        ck_assert_uint_eq(v->weights[0], 12);
+        free(v);
+}
+END_TEST
+
 START_TEST(slub_trace_records) {
         struct seen *v = parse_fixture("stacks/slub-trace-4.4-x86_64.txt");
         ck_assert_uint_eq(v->n, 5);
@@ -682,6 +699,7 @@ static Suite *stackdump_suite(void) {
         tcase_add_test(tc, linux_6_18_tracefs);
         tcase_add_test(tc, journal_with_irq_and_registers);
         tcase_add_test(tc, slub_trace_records);
+        tcase_add_test(tc, zero_count_not_a_stack);
         tcase_add_test(tc, alloc_traces_entries);
         tcase_add_test(tc, other_architectures);
         tcase_add_test(tc, streaming_matches_whole);
