@@ -52,10 +52,6 @@
 #define ENGINE_HISTORY_BYTES_MAX ((size_t) 128 << 20)
 /* Rule without a window (never from a validated config): this one. */
 #define ENGINE_DEFAULT_WINDOW_USEC (10 * HISTORY_MINUTE_USEC)
-/* The fast path judges growth against MemTotal (MemAvailable swings with
- * the load: a process holding most of RAM would make every cache look
- * fast): no fast path until a sample had it. */
-
 /* Series namespaces in the engine's history. */
 enum engine_series_kind {
         ENGINE_SERIES_CACHE,    /* active_objs, num_slabs of a slab cache */

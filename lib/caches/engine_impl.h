@@ -54,6 +54,9 @@ struct engine {
 
         uint32_t page_size;
         bool have_slabinfo;             /* the newest sample had one */
+        /* The fast path judges growth against MemTotal (MemAvailable swings
+         * with the load: a process holding most of RAM would make every
+         * cache look fast); no fast path before a sample had it. */
         double mem_total_bytes;         /* newest MemTotal, NAN before one */
         uint64_t fit_since_usec;        /* no fit reaches before this (a restored reboot) */
         struct history_point *pts;      /* scratch for the floor test */
