@@ -20,6 +20,7 @@
 #include "base/units.h"
 #include "capture/capture.h"
 #include "capture/probe.h"
+#include "core/histcsv.h"
 #include "core/log.h"
 #include "core/snapshot.h"
 
@@ -31,8 +32,6 @@
 /* History heap that must have been freed (caches retired) before we ask
  * malloc to return pages to the system. */
 #define DAEMON_TRIM_SLACK_BYTES ((size_t) 4 << 20)
-/* Points of history put into a capture bundle's history.csv. */
-#define HISTORY_CSV_POINTS 4096
 
 uint64_t daemon_now_usec(void) {
         struct timespec ts;
@@ -204,30 +203,6 @@ static void on_capture_done(const struct capture_result *res, void *userdata) {
                                 res->bundle_error_path);
 }
 
-/* The cache's recent history as CSV for the capture bundle. */
-static char *history_csv(struct daemon *d, const char *cache, uint64_t since_usec, size_t *ret_len) {
-        struct history_point *pts = calloc(HISTORY_CSV_POINTS, sizeof *pts);
-        char *text = NULL;
-        size_t size = 0;
-        if (!pts)
-                return NULL;
-        int n = engine_cache_history(d->engine, cache, HISTORY_TIER_RAW, since_usec, pts, HISTORY_CSV_POINTS);
-        FILE *f = n >= 0 ? open_memstream(&text, &size) : NULL;
-        if (f) {
-                fprintf(f, "time,active_objs,num_slabs\n");
-                for (int i = 0; i < n; i++) {
-                        fprintf(f, "%.3f,%" PRIu32 ",", (double) pts[i].t_usec / 1e6, pts[i].last);
-                        if (pts[i].aux != HISTORY_AUX_NONE)
-                                fprintf(f, "%" PRIu32, pts[i].aux);
-                        fputc('\n', f);
-                }
-                fclose(f);
-        }
-        free(pts);
-        *ret_len = size;
-        return text;
-}
-
 /* A cache tripped: start a capture if the config allows. */
 static void capture_on_trip(struct daemon *d, const struct engine_event *ev) {
         char reason[256];
@@ -240,7 +215,9 @@ static void capture_on_trip(struct daemon *d, const struct engine_event *ev) {
                  ev->objs_per_min, ev->bytes_per_hour, ev->trend, ev->window_usec / 1000000u,
                  ev->rule_match[0] ? ev->rule_match : "-");
         uint64_t since = ev->t_usec > 2 * ev->window_usec ? ev->t_usec - 2 * ev->window_usec : 0;
-        char *csv = history_csv(d, ev->cache, since, &csv_len);
+        /* The verdict of this tick is judged before its trips go out. */
+        histcsv_verdicts_add(&d->verdicts, ev->t_usec, engine_verdict(d->engine)->flags);
+        char *csv = histcsv_build(d->engine, ev->cache, since, &d->verdicts, &csv_len);
         struct capture_trigger why = {
                 .reason = reason,
                 .objects_per_min = ev->objs_per_min,
@@ -294,6 +271,7 @@ static void on_engine_event(const struct engine_event *ev, void *userdata) {
         case ENGINE_EVENT_VERDICT:
                 a.kind = ALERT_VERDICT;
                 a.priority = LOG_NOTICE;
+                histcsv_verdicts_add(&d->verdicts, ev->t_usec, engine_verdict(d->engine)->flags);
                 snprintf(a.message, sizeof a.message, "memory verdict: %s", ev->verdict_text);
                 alert_event_add(&a, "VERDICT", "%s", ev->verdict_text);
                 alert_send(&d->alert, &a);
@@ -602,6 +580,7 @@ int daemon_new(struct ev_loop *loop, const struct config_source *src, const stru
         d->source = *src;
         apply_config(d, cfg);
         d->start_usec = daemon_now_usec();
+        histcsv_verdicts_init(&d->verdicts, d->start_usec);
         ev_init(&d->sample_timer, on_sample_timer);
         ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
         ev_signal_init(&d->sigint, on_stop_signal, SIGINT);

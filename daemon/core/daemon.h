@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/alert.h"
+#include "core/histcsv.h"
 #include "base/config.h"
 #include "memory/meminfo.h"
 #include "core/readfile.h"
@@ -70,6 +71,7 @@ struct daemon {
         uint64_t snapshot_due_usec;     /* CLOCK_MONOTONIC of the next snapshot, 0 = not yet set */
 
         uint64_t start_usec;            /* CLOCK_REALTIME at start */
+        struct histcsv_verdicts verdicts;       /* verdict changes since start, for history.csv */
         struct daemon_stats stats;
         bool ready;                     /* READY=1 sent */
         bool stopping;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report/memchart.h"
 #include "stacks/frames.h"
 
 #define CHART_W 860
@@ -431,6 +432,12 @@ int report_to_html(const struct report *r, const char *history_csv, size_t histo
         chart(f, r, history_csv, history_len);
         if (!history_csv || history_len == 0)
                 fputs("<p class=\"note\">No history was recorded before the capture.</p>\n", f);
+        fputs("<h2>Where the memory went</h2>\n<p>The /proc/meminfo keys the verdict judges, as change since the "
+              "first sample, and below them the verdict the daemon held.</p>\n",
+              f);
+        double start = (double) r->start_realtime_usec / 1e6;
+        if (!memchart_svg(f, history_csv, history_len, start, start + (double) r->duration_usec / 1e6))
+                fputs("<p class=\"note\" id=\"verdict-none\">This history carries no meminfo columns.</p>\n", f);
         fputs("<h2>Attribution ledger</h2>\n", f);
         ledger(f, r);
         fputs("<h2>Outstanding objects by path</h2>\n<p>From the allocation point (top) outward; width is "

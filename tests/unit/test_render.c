@@ -95,11 +95,49 @@ START_TEST(test_html) {
 }
 END_TEST
 
+/* The verdict over time: the meminfo columns of history.csv as a chart
+ * with the verdict band; hostile verdict text is not drawn. */
+START_TEST(test_html_verdict) {
+        struct report *r = make();
+        static const char csv[] =
+                "time,active_objs,num_slabs,MemAvailable,SUnreclaim,SReclaimable,VmallocUsed,AnonPages,Shmem,verdict\n"
+                "1767225000.000,3000,250,2000000,100000,50000,30000,400000,2000,\n"
+                "1767225100.000,3200,260,1990000,110000,50000,30000,400000,2000,none\n"
+                "1767225200.000,3400,270,1980000,120000,50000,30000,,2000,none\n"
+                "1767225300.000,3600,280,1970000,130000,50000,30000,400000,2000,slab\n"
+                "1767225400.000,3800,290,1960000,140000,50000,30000,400000,2000,<b>x</b>\n"
+                "1767225500.000,4000,300,1950000,150000,50000,30000,400000,2000,slab+vmalloc\n";
+        char *html = NULL;
+        ck_assert_int_eq(report_to_html(r, csv, sizeof csv - 1, &html, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(html, "<svg id=\"verdict-chart\""));
+        ck_assert_ptr_nonnull(strstr(html, "data-key=\"SUnreclaim\""));
+        ck_assert_ptr_nonnull(strstr(html, "data-key=\"MemAvailable\""));
+        ck_assert_ptr_nonnull(strstr(html, "<g id=\"verdict-band\">"));
+        ck_assert_ptr_nonnull(strstr(html, "data-verdict=\"unknown\""));
+        ck_assert_ptr_nonnull(strstr(html, "data-verdict=\"none\""));
+        ck_assert_ptr_nonnull(strstr(html, "data-verdict=\"slab\""));
+        ck_assert_ptr_nonnull(strstr(html, "data-verdict=\"slab+vmalloc\""));
+        ck_assert_ptr_null(strstr(html, "<b>x"));
+        /* SUnreclaim rose 50000 kB = 48.8 MiB: the top of the axis. */
+        ck_assert_ptr_nonnull(strstr(html, "+48.8 MiB"));
+        ck_assert_ptr_null(strstr(html, "id=\"verdict-none\""));
+        free(html);
+        /* An old history.csv without meminfo columns says so. */
+        static const char old[] = "time,active_objs,num_slabs\n1767225000.000,3000,250\n";
+        ck_assert_int_eq(report_to_html(r, old, sizeof old - 1, &html, NULL), 0);
+        ck_assert_ptr_null(strstr(html, "id=\"verdict-chart\""));
+        ck_assert_ptr_nonnull(strstr(html, "id=\"verdict-none\""));
+        free(html);
+        report_free(r);
+}
+END_TEST
+
 static Suite *render_suite(void) {
         Suite *s = suite_create("render");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_folded);
         tcase_add_test(tc, test_html);
+        tcase_add_test(tc, test_html_verdict);
         suite_add_tcase(s, tc);
         return s;
 }

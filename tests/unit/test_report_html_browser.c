@@ -52,8 +52,11 @@ START_TEST(test_render_in_chromium) {
                                             "irq_exit+0x78/0x84" };
         static const char *const tx[] = { "kmalloc_reserve+0x1/0x2", "__alloc_skb+0x98/0x238",
                                           "skbmgr_alloc_skb4k+0xc8/0x124 [skbmgr]", "rt_tx_prepare+0x10/0x80" };
-        static const char csv[] = "time,active_objs,num_slabs\n1767225000,3000,750\n1767225300,3100,775\n"
-                                  "1767225590,3200,800\n";
+        static const char csv[] =
+                "time,active_objs,num_slabs,MemAvailable,SUnreclaim,SReclaimable,VmallocUsed,AnonPages,Shmem,verdict\n"
+                "1767225000,3000,750,2000000,100000,50000,30000,400000,2000,none\n"
+                "1767225300,3100,775,1990000,124000,50000,30000,401000,2000,slab\n"
+                "1767225590,3200,800,1980000,148000,50000,30000,400000,2000,slab\n";
         struct report *r = NULL;
         ck_assert_int_eq(report_new(&r), 0);
         strcpy(r->id, "20260101T000000Z-kmalloc-8k");
@@ -88,6 +91,8 @@ START_TEST(test_render_in_chromium) {
         ck_assert_uint_eq(fwrite(html, 1, len, f), len);
         fclose(f);
         free(html);
+        if (getenv("SLABWATCH_KEEP_HTML"))
+                printf("report.html kept in %s\n", dir);
 
         /* One run for the screenshot, one for the DOM: chromium does one
          * of them per run. Console messages go to the log. */
@@ -113,6 +118,8 @@ START_TEST(test_render_in_chromium) {
         /* The DOM the browser built, not our text: the SVGs are there. */
         ck_assert_ptr_nonnull(strstr(d, "<svg id=\"history-chart\""));
         ck_assert_ptr_nonnull(strstr(d, "<svg id=\"flamegraph\""));
+        ck_assert_ptr_nonnull(strstr(d, "<svg id=\"verdict-chart\""));
+        ck_assert_ptr_nonnull(strstr(d, "data-verdict=\"slab\""));
         ck_assert_ptr_nonnull(strstr(d, "id=\"culprit\""));
         ck_assert_ptr_nonnull(strstr(d, "<title>RTMP_AllocateRxPacketBuffer: 120 outstanding</title>"));
         ck_assert_ptr_nonnull(strstr(d, "<span class=\"culprit-name\">RTMP_AllocateRxPacketBuffer</span>"));
@@ -123,8 +130,10 @@ START_TEST(test_render_in_chromium) {
         if (strstr(l, "CONSOLE"))
                 ck_abort_msg("console output while rendering report.html:\n%s", l);
         free(l);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        if (!getenv("SLABWATCH_KEEP_HTML")) {
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                ck_assert_int_eq(system(cmd), 0);
+        }
 }
 END_TEST
 
