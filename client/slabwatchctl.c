@@ -105,8 +105,15 @@ int main(int argc, char **argv) {
         }
         int k = 0;
         sub_argv[k++] = argv[i];
-        for (int j = 1; j < i; j++)
+        for (int j = 1; j < i; j++) {
+                /* Where the daemon is does not matter to a command that
+                 * works on files: --socket and --timeout are not its. */
+                if (sc->offline && (strcmp(argv[j], "--socket") == 0 || strcmp(argv[j], "--timeout") == 0)) {
+                        j++;
+                        continue;
+                }
                 sub_argv[k++] = argv[j];
+        }
         for (int j = i + 1; j < argc; j++)
                 sub_argv[k++] = argv[j];
         sub_argv[k] = NULL;

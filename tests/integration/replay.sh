@@ -205,5 +205,9 @@ expect two-logs 2 replay "$log" "$log"
 expect bad-option 2 replay --frobnicate "$log"
 expect config-without-file 2 replay "$log" -c
 expect help 0 replay --help
+# Options meant for the daemon's socket, given before an offline command,
+# do not matter to it and are not refused.
+expect socket-before 0 --socket "$tmp/none.sock" --timeout 3 replay "$log" &&
+        grep -q "2 trips" "$tmp/socket-before.out" && ok "socket-before: replayed" || not_ok "socket-before: no replay"
 
 exit $failed
