@@ -51,6 +51,10 @@ struct tracer_options {
         uint64_t max_events;            /* 0 = TRACER_MAX_EVENTS_DEFAULT */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
         uint64_t settle_ns;             /* see pairing_options.settle_ns */
+        /* Trace bulk frees with kprobe events where the kernel has them
+         * (capture/bulkfree); their crash markers go to @state_dir. */
+        bool bulk_frees;
+        const char *state_dir;
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -84,6 +88,11 @@ struct tracer_stats {
         bool alloc_filter_exact;        /* false: allocs filtered by size, other caches may show */
         bool mono_clock;                /* events carry CLOCK_MONOTONIC: drain and settle apply */
         unsigned n_cpus;
+        bool bulk_traced;               /* kprobe events show the bulk frees */
+        char bulk_reason[160];          /* why not, "" when they do */
+        uint64_t bulk_calls;            /* kmem_cache_free_bulk calls recorded */
+        uint64_t bulk_frees;            /* pointers they freed */
+        uint64_t bulk_uncovered;        /* pointers past the events' slices: not seen */
 };
 
 struct tracer;

@@ -95,6 +95,11 @@ static void add_notes(struct report *r, double expected) {
                                         "%" PRIu64 " objects were freed without a traced free (their pointer was "
                                         "allocated again): counted as freed, not outstanding",
                                         a->untraced_frees);
+        if (a->bulk_known && a->bulk_uncovered > 0)
+                (void) report_strv_addf(&a->notes,
+                                        "%" PRIu64 " objects freed in bulk lay past the pointers the kprobe events "
+                                        "fetch: unseen, they may show as outstanding",
+                                        a->bulk_uncovered);
         if (a->stackless_events > 0)
                 (void) report_strv_addf(&a->notes, "%" PRIu64 " events came without a stack (counted under an empty one)",
                                         a->stackless_events);

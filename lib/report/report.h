@@ -109,6 +109,15 @@ struct report_attribution {
         bool explained_known;           /* cache_delta large enough to divide by */
         double explained;               /* traced_net / cache_delta */
         uint64_t untraced_frees;        /* pointers allocated again without a traced free */
+        /* Bulk frees (kfree_rcu batches, kfree_bulk, kmem_cache_free_bulk)
+         * fire no per-object tracepoint: traced through kprobe events, or
+         * only inferred (untraced_frees) when a pointer comes back. */
+        bool bulk_known;                /* a tracefs capture said which applies */
+        bool bulk_traced;
+        char bulk_reason[REPORT_NAME_MAX]; /* why not traced, "" */
+        uint64_t bulk_calls;
+        uint64_t bulk_frees;            /* pointers they freed, counted as frees */
+        uint64_t bulk_uncovered;        /* pointers past the events' slices: not seen */
         uint64_t frees_of_unknown;      /* of objects older than the capture */
         uint64_t stackless_events;
         uint64_t lost_events;
