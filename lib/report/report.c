@@ -330,6 +330,7 @@ static json_object *json_stack(const struct report_stack *s, bool *ok) {
         jadd(o, "untraced_frees", json_object_new_uint64(s->untraced_frees), ok);
         jadd(o, "outstanding", json_object_new_uint64(s->outstanding), ok);
         jadd(o, "settled", json_object_new_uint64(s->settled), ok);
+        jadd(o, "unexplained", json_object_new_uint64(s->unexplained), ok);
         jadd(o, "confidence", json_object_new_string(report_confidence_name(s->confidence)), ok);
         jadd(o, "oldest_age_s", json_object_new_double(s->oldest_age_s), ok);
         jadd(o, "bytes", json_object_new_uint64(s->bytes), ok);
@@ -364,6 +365,7 @@ static json_object *json_attribution(const struct report_attribution *a, bool *o
         jadd(o, "traced_net", json_object_new_int64(a->traced_net), ok);
         jadd_nullable(o, "explained", a->explained_known ? json_object_new_double(a->explained) : NULL, ok);
         jadd(o, "untraced_frees", json_object_new_uint64(a->untraced_frees), ok);
+        jadd(o, "unexplained", json_object_new_uint64(a->unexplained), ok);
         if (a->bulk_known) {
                 json_object *b = json_object_new_object();
                 if (b) {
@@ -669,6 +671,9 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                         "  bytes %" PRIu64 "  oldest %.1f s  confidence %s\n",
                         i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
                         report_confidence_name(s->confidence));
+                if (s->unexplained > 0)
+                        fprintf(f, "    (up to %" PRIu64 " of these are more than the cache grew: freed unseen)\n",
+                                s->unexplained);
                 for (size_t j = 0; j < s->frames.n; j++)
                         fprintf(f, "    %s%s\n", s->frames.v[j],
                                 i == 0 && r->culprit[0] && j == r->culprit_frame ? "   <== culprit" : "");

@@ -53,6 +53,8 @@ struct report_stack {
         uint64_t untraced_frees;        /* the pointer came back without a traced free */
         uint64_t outstanding;           /* allocs not freed by the end of the capture */
         uint64_t settled;               /* outstanding and older than the settle time */
+        uint64_t unexplained;           /* of outstanding, how many may be frees the trace missed:
+                                         * at most the ledger's unexplained */
         enum report_confidence confidence;
         double oldest_age_s;            /* age of the oldest outstanding object */
         uint64_t bytes;                 /* bytes still outstanding */
@@ -112,6 +114,10 @@ struct report_attribution {
         /* Bulk frees (kfree_rcu batches, kfree_bulk, kmem_cache_free_bulk)
          * fire no per-object tracepoint: traced through kprobe events, or
          * only inferred (untraced_frees) when a pointer comes back. */
+        /* traced_net beyond the cache's growth (cache_delta, 0 if it
+         * shrank): outstanding objects the cache does not hold, frees
+         * the trace did not see. 0 when the growth is unknown. */
+        uint64_t unexplained;
         bool bulk_known;                /* a tracefs capture said which applies */
         bool bulk_traced;
         char bulk_reason[REPORT_NAME_MAX]; /* why not traced, "" */
