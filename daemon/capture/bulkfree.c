@@ -22,14 +22,21 @@ static const struct bulkrec_regs regs = { "%di", "%si", "%dx" };
 #elif defined(__aarch64__)
 static const struct bulkrec_regs regs = { "%x0", "%x1", "%x2" };
 #elif defined(__mips__)
-/* $a0-$a2 are r4-r6 in MIPS's pt_regs offsets table. */
-static const struct bulkrec_regs regs = { "%r4", "%r5", "%r6" };
+/* The kernel accepts the probe ($a0-$a2 are %r4-%r6), but Debian's 6.1
+ * malta kernel then dies on the first call, from the maple tree's
+ * mas_destroy(): "Break instruction in kernel code" in the probe's
+ * single-step slot. Not on MIPS. */
+#define BULKFREE_NO_REGS 1
+#define BULKFREE_NO_REGS_REASON "kprobes on kmem_cache_free_bulk crash MIPS kernels (a break in the single-step slot)"
 #elif defined(__arm__)
 static const struct bulkrec_regs regs = { "%r0", "%r1", "%r2" };
 #elif defined(__riscv)
 static const struct bulkrec_regs regs = { "%a0", "%a1", "%a2" };
 #else
 #define BULKFREE_NO_REGS 1
+#endif
+#ifndef BULKFREE_NO_REGS_REASON
+#define BULKFREE_NO_REGS_REASON "the argument registers of this architecture are not known"
 #endif
 
 struct bulkfree {
@@ -44,7 +51,7 @@ struct bulkfree {
 bool bulkfree_available(const char *tracefs_dir, char *ret_reason, size_t size) {
 #ifdef BULKFREE_NO_REGS
         (void) tracefs_dir;
-        snprintf(ret_reason, size, "the argument registers of this architecture are not known");
+        snprintf(ret_reason, size, "%s", BULKFREE_NO_REGS_REASON);
         return false;
 #else
         char path[PATH_BUF];

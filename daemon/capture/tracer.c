@@ -670,13 +670,22 @@ static void start_bulk(struct tracer *t, const struct tracer_options *o) {
         }
         if (!bulkfree_available(o->tracefs_dir, t->stats.bulk_reason, sizeof t->stats.bulk_reason))
                 return;
+        /* kfree_bulk() and kfree_rcu's batches pass no cache (s == NULL),
+         * which a filter can pick out; a named cache's bulk frees would need
+         * its address, which nothing here shows, and everyone else's would
+         * count as frees of older objects. */
+        if (!t->events[TRACEREC_KFREE].used) {
+                snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason,
+                         "only kmalloc classes: a named cache's bulk frees cannot be told from other caches'");
+                return;
+        }
         int r = bulkfree_start(&(struct bulkfree_options) {
                                        .tracefs_dir = o->tracefs_dir,
                                        .instance_dir = t->instance_dir,
                                        .state_dir = o->state_dir,
                                        .cache_name = t->cache,
                                        .long_size = t->page_layout.commit_size,
-                                       .kmalloc_only = t->events[TRACEREC_KFREE].used,
+                                       .kmalloc_only = true,
                                },
                                &t->bulk);
         if (r < 0) {
