@@ -5,12 +5,16 @@
  * not the text pipe whose formatting loses events at these rates) and
  * hands the pages to stacks/tracerec, which matches events to their stacks
  * for the pairing (stacks/pairing); kallsyms names the frames at the end.
+ * For a kmalloc class, kprobe events on kmem_cache_free_bulk (capture/
+ * bulkfree) add the frees of kfree_rcu's batches and kfree_bulk(), which
+ * no tracepoint shows, where the kernel has kprobe events.
  *
  * The kernel is always put back (kchange, newest change first): tracing
  * and events off, filters cleared, the stack option, buffer size and clock
- * restored, readers closed and the instance removed, on tracer_stop() and
- * on tracer_free() from any point of a failed setup. An instance a killed
- * daemon left behind is removed by kchange_recover(). */
+ * restored, readers closed, the kprobe events and the instance removed,
+ * on tracer_stop() and on tracer_free() from any point of a failed setup.
+ * An instance or kprobe event a killed daemon left behind is removed by
+ * kchange_recover(). */
 #pragma once
 
 #include <stdbool.h>
