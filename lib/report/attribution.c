@@ -166,7 +166,15 @@ void report_attribute(struct report *r) {
          * does not hold were freed unseen (bulk frees where they are not
          * traced, lost frees): any stack's outstanding may be up to that. */
         int64_t grown = a->cache_delta > 0 ? a->cache_delta : 0;
+        uint64_t outstanding = 0;
+        for (size_t i = 0; i < r->n_stacks; i++)
+                outstanding += r->stacks[i].outstanding;
         a->unexplained = a->cache_known && a->traced_net > grown ? (uint64_t) (a->traced_net - grown) : 0;
+        /* Objects freed in the drain are in the net but no longer
+         * outstanding: what is left of the growth holds the rest. */
+        uint64_t beyond = outstanding > (uint64_t) grown ? outstanding - (uint64_t) grown : 0;
+        if (a->unexplained > beyond)
+                a->unexplained = beyond;
         for (size_t i = 0; i < r->n_stacks; i++)
                 r->stacks[i].unexplained =
                         r->stacks[i].outstanding < a->unexplained ? r->stacks[i].outstanding : a->unexplained;

@@ -115,8 +115,9 @@ struct report_attribution {
          * fire no per-object tracepoint: traced through kprobe events, or
          * only inferred (untraced_frees) when a pointer comes back. */
         /* traced_net beyond the cache's growth (cache_delta, 0 if it
-         * shrank): outstanding objects the cache does not hold, frees
-         * the trace did not see. 0 when the growth is unknown. */
+         * shrank), and the objects outstanding at the end beyond it: those
+         * the cache does not hold, frees the trace did not see. 0 when the
+         * growth is unknown. */
         uint64_t unexplained;
         bool bulk_known;                /* a tracefs capture said which applies */
         bool bulk_traced;

@@ -298,6 +298,15 @@ START_TEST(test_unexplained_outstanding) {
                          "the kernel has no kprobe events");
         json_object_put(j);
 
+        /* The drain freed the churn after all: the net stays, but no
+         * phantom is left among the outstanding. */
+        r->stacks[1].outstanding = 0;
+        report_attribute(r);
+        ck_assert_int_eq(a->traced_net, 500);
+        ck_assert_uint_eq(a->unexplained, 0);
+        ck_assert_uint_eq(r->stacks[0].unexplained, 0);
+        ck_assert(!has_note(r, "more than the cache grew"));
+
         /* Traced: the method and the counts. */
         a->bulk_traced = true;
         a->bulk_calls = 4;
