@@ -45,6 +45,7 @@ static const char *const op_names[_KCHANGE_OP_MAX] = {
         [KCHANGE_EVENT] = "event enable",
         [KCHANGE_TRACING_ON] = "tracing on",
         [KCHANGE_SLUB_TRACE] = "SLUB trace flag",
+        [KCHANGE_KPROBE] = "kprobe event",
 };
 
 const char *kchange_op_name(enum kchange_op op) {
@@ -247,14 +248,68 @@ static int apply_slub_trace(struct kchange *k, struct change *c) {
         return r;
 }
 
+/* kprobe_events is shared by every user of the machine: lines are
+ * appended, never written with O_TRUNC (which removes all of them). */
+static int append_value(const char *path, const char *value) {
+        size_t len = strlen(value);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, value, len);
+        int r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* "slabwatch/<event>" from "p:slabwatch/<event> <function> ...", the
+ * event name [A-Za-z0-9_]. -EINVAL for any other group or shape. */
+static int kprobe_event_of(const char *def, char *buf, size_t size) {
+        static const char prefix[] = "p:" KCHANGE_KPROBE_GROUP "/";
+        size_t plen = strlen(prefix), n = 0;
+
+        if (strncmp(def, prefix, plen) != 0)
+                return -EINVAL;
+        while (isalnum((unsigned char) def[plen + n]) || def[plen + n] == '_')
+                n++;
+        if (n == 0 || def[plen + n] != ' ' || n + strlen(KCHANGE_KPROBE_GROUP) + 2 > size)
+                return -EINVAL;
+        snprintf(buf, size, "%s/%.*s", KCHANGE_KPROBE_GROUP, (int) n, def + plen);
+        return 0;
+}
+
+static int apply_kprobe(struct kchange *k, struct change *c, const char *def) {
+        char event[128], contents[PATH_BUF + 160];
+        int r = kprobe_event_of(def, event, sizeof event);
+
+        if (r < 0)
+                return r;
+        if ((size_t) snprintf(c->marker, sizeof c->marker, "%s/" KCHANGE_KPROBE_MARKER_PREFIX "%s", k->state_dir,
+                              event + strlen(KCHANGE_KPROBE_GROUP) + 1) >= sizeof c->marker)
+                return -ENAMETOOLONG;
+        snprintf(c->undo, sizeof c->undo, "-:%s", event);
+        snprintf(contents, sizeof contents, "%s\n%s\n", c->path, event);
+        r = marker_write(k->state_dir, c->marker, contents);
+        if (r < 0) {
+                /* Without the marker a crash could leave the probe in: do not make it. */
+                c->marker[0] = '\0';
+                return r;
+        }
+        r = append_value(c->path, def);
+        if (r < 0)
+                (void) unlink(c->marker);
+        return r;
+}
+
 int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const char *value) {
-        if (!k || !path || op >= _KCHANGE_OP_MAX || (value && strlen(value) >= KCHANGE_VALUE_MAX))
+        size_t value_max = op == KCHANGE_KPROBE ? KCHANGE_KPROBE_DEF_MAX : KCHANGE_VALUE_MAX;
+        if (!k || !path || op >= _KCHANGE_OP_MAX || (value && strlen(value) >= value_max))
                 return -EINVAL;
         /* A change that outlives a killed daemon is not made without its marker. */
-        if ((op == KCHANGE_MOUNT_TRACEFS || op == KCHANGE_SLUB_TRACE) && !k->state_dir[0])
+        if ((op == KCHANGE_MOUNT_TRACEFS || op == KCHANGE_SLUB_TRACE || op == KCHANGE_KPROBE) && !k->state_dir[0])
                 return -EINVAL;
         bool needs_value = op == KCHANGE_TRACE_CLOCK || op == KCHANGE_BUFFER_SIZE || op == KCHANGE_OPTION ||
-                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON;
+                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON || op == KCHANGE_KPROBE;
         if (needs_value && !value)
                 return -EINVAL;
         if (k->n >= KCHANGE_MAX)
@@ -290,6 +345,9 @@ int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const
                 break;
         case KCHANGE_SLUB_TRACE:
                 r = apply_slub_trace(k, c);
+                break;
+        case KCHANGE_KPROBE:
+                r = apply_kprobe(k, c, value);
                 break;
         default:
                 return -EINVAL;
@@ -329,6 +387,10 @@ static int undo_one(const struct change *c) {
                 break;
         case KCHANGE_SLUB_TRACE:
                 r = write_value(c->path, "0");
+                break;
+        case KCHANGE_KPROBE:
+                /* EBUSY while an instance still has the event enabled. */
+                r = append_value(c->path, c->undo);
                 break;
         default:
                 r = -EINVAL;
@@ -506,6 +568,53 @@ static int recover_instances(const char *tracefs_dir) {
         return removed;
 }
 
+/* Remove the kprobe events the markers name: only slabwatch/<name> events
+ * of a file named kprobe_events. */
+static int recover_kprobes(const char *state_dir) {
+        struct dirent *de;
+        DIR *d = opendir(state_dir);
+        int removed = 0, seen = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)) && seen < KCHANGE_MARKERS_MAX) {
+                char marker[PATH_BUF + 300], contents[PATH_BUF + 160], def[200];
+                if (strncmp(de->d_name, KCHANGE_KPROBE_MARKER_PREFIX, strlen(KCHANGE_KPROBE_MARKER_PREFIX)) != 0 ||
+                    strstr(de->d_name, ".new"))
+                        continue;
+                seen++;
+                snprintf(marker, sizeof marker, "%s/%s", state_dir, de->d_name);
+                if (read_setting(marker, contents, sizeof contents) < 0) {
+                        (void) unlink(marker);
+                        continue;
+                }
+                char *event = strchr(contents, '\n');
+                if (event)
+                        *event++ = '\0';
+                if (event)
+                        event[strcspn(event, "\n")] = '\0';
+                size_t n = strlen(contents);
+                char check[160];
+                snprintf(def, sizeof def, "p:%s x", event ? event : "");
+                if (!event || n < 14 || strcmp(contents + n - 14, "/kprobe_events") != 0 ||
+                    kprobe_event_of(def, check, sizeof check) < 0 || strcmp(check, event) != 0) {
+                        log_warning("Ignoring %s: it does not name a kprobe event of ours", marker);
+                        (void) unlink(marker);
+                        continue;
+                }
+                snprintf(def, sizeof def, "-:%s", event);
+                int r = append_value(contents, def);
+                if (r == 0) {
+                        removed++;
+                        log_notice("Removed kprobe event %s, left by a capture that did not finish", event);
+                } else if (r != -ENOENT)
+                        log_warning_errno(r, "Failed to remove kprobe event %s", event);
+                (void) unlink(marker);
+        }
+        closedir(d);
+        return removed;
+}
+
 int kchange_recover(const char *state_dir, const char *sys_dir, const char *tracefs_path, const char *tracefs_dir) {
         int n = 0;
 
@@ -515,6 +624,7 @@ int kchange_recover(const char *state_dir, const char *sys_dir, const char *trac
                 n += recover_trace_flags(state_dir, sys_dir);
         if (tracefs_dir)
                 n += recover_instances(tracefs_dir);
+        n += recover_kprobes(state_dir);
         n += recover_mount(state_dir, tracefs_path, tracefs_dir != NULL);
         return n;
 }

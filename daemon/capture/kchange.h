@@ -20,6 +20,12 @@
 #define KCHANGE_TRACE_MARKER_PREFIX "trace-on-"
 /* <state_dir>/tracefs-mounted: the path of a tracefs we mounted. */
 #define KCHANGE_MOUNT_MARKER "tracefs-mounted"
+/* <state_dir>/kprobe-<group>-<event>: a kprobe event we created. */
+#define KCHANGE_KPROBE_MARKER_PREFIX "kprobe-"
+/* The only group whose kprobe events we make or remove. */
+#define KCHANGE_KPROBE_GROUP "slabwatch"
+/* Longest kprobe definition (the kernel parses lines of up to 4 KiB). */
+#define KCHANGE_KPROBE_DEF_MAX 4096
 /* Markers looked at on start; one per concurrent capture in practice. */
 #define KCHANGE_MARKERS_MAX 256
 /* Longest value written to a kernel file (a filter). */
@@ -35,6 +41,8 @@ enum kchange_op {
         KCHANGE_EVENT,          /* write "1" to events/<sys>/<event>/enable; undo: "0" */
         KCHANGE_TRACING_ON,     /* write @value to tracing_on; undo: the value before */
         KCHANGE_SLUB_TRACE,     /* write "1" to <sys>/kernel/slab/<cache>/trace (marker); undo: "0" */
+        KCHANGE_KPROBE,         /* append the definition @value "p:slabwatch/<event> ..." to the
+                                 * kprobe_events file @path (marker); undo: append "-:slabwatch/<event>" */
         _KCHANGE_OP_MAX,
 };
 

@@ -1,5 +1,7 @@
 #include "capture/probe.h"
 
+#include "capture/bulkfree.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cacheid.h"
+#include "capture/bulkfree.h"
 #include "core/readfile.h"
 #include "base/textscan.h"
 
@@ -171,6 +174,7 @@ static void probe_tracefs(const struct config *c, struct probe *p) {
         p->kmem_cache_free_event = probe_event(p->tracefs_dir, "kmem_cache_free", "name", &p->kmem_cache_free_name);
         p->kmalloc_event = probe_event(p->tracefs_dir, "kmalloc", NULL, &dummy);
         p->kfree_event = probe_event(p->tracefs_dir, "kfree", NULL, &dummy);
+        p->bulk_frees = bulkfree_available(p->tracefs_dir, p->bulk_frees_reason, sizeof p->bulk_frees_reason);
 }
 
 int probe_run(const struct config *c, struct probe *ret) {
@@ -248,7 +252,8 @@ const char *probe_summary(const struct probe *p, char *buf, size_t size) {
 
         snprintf(buf, size,
                  "kernel %s; slabinfo %s; SLUB sysfs %s; tracefs %s (%s)%s; kmem events: kmem_cache_alloc %s, "
-                 "kmem_cache_free %s, kmalloc %s; debugfs slab %s; /proc/allocinfo %s; sysfs trace %s",
+                 "kmem_cache_free %s, kmalloc %s; bulk frees %s%s%s; debugfs slab %s; /proc/allocinfo %s; "
+                 "sysfs trace %s",
                  p->release[0] ? p->release : "unknown",
                  p->slabinfo_readable ? "readable" : "NOT readable",
                  p->slub_sysfs ? "yes" : "no",
@@ -257,6 +262,8 @@ const char *probe_summary(const struct probe *p, char *buf, size_t size) {
                  !p->kmem_cache_alloc_event ? "absent" : p->kmem_cache_alloc_name ? "with name" : "without name",
                  !p->kmem_cache_free_event ? "absent" : p->kmem_cache_free_name ? "with name" : "without name",
                  p->kmalloc_event ? "present" : "absent",
+                 p->bulk_frees ? "traced (kprobe events)" : "inferred only",
+                 !p->bulk_frees && p->bulk_frees_reason[0] ? ": " : "", p->bulk_frees ? "" : p->bulk_frees_reason,
                  p->debugfs_slab ? "present" : "absent",
                  p->allocinfo ? "present" : "absent",
                  p->may_write_trace ? "writable (kernel < 5.9)" : "read-only");
@@ -298,6 +305,9 @@ int probe_to_json(const struct probe *p, json_object **ret) {
         jadd(ev, "kmalloc", json_object_new_boolean(p->kmalloc_event), &ok);
         jadd(ev, "kfree", json_object_new_boolean(p->kfree_event), &ok);
         jadd(o, "kmem_events", ev, &ok);
+        jadd(o, "bulk_free_tracing", json_object_new_boolean(p->bulk_frees), &ok);
+        if (!p->bulk_frees)
+                jadd(o, "bulk_free_reason", json_object_new_string(p->bulk_frees_reason), &ok);
         jadd(o, "allocinfo", json_object_new_boolean(p->allocinfo), &ok);
         jadd(o, "dev_kmsg", json_object_new_boolean(p->dev_kmsg), &ok);
         jadd(o, "sysfs_trace_writable_kernel", json_object_new_boolean(p->may_write_trace), &ok);

@@ -33,6 +33,8 @@ struct probe {
         bool kmem_cache_free_name;              /* 5.12+ */
         bool kmalloc_event;
         bool kfree_event;
+        bool bulk_frees;                        /* kprobe events can show bulk frees (capture/bulkfree) */
+        char bulk_frees_reason[160];            /* why not, "" */
         bool allocinfo;                         /* <proc>/allocinfo readable (6.10+, CONFIG_MEM_ALLOC_PROFILING) */
         bool dev_kmsg;                          /* dev_kmsg readable, for the pre-5.9 trace method */
         bool may_write_trace;                   /* kernel < 5.9: sysfs trace can be writable */

@@ -19,6 +19,7 @@
 #endif
 
 #include "base/cacheid.h"
+#include "capture/bulkfree.h"
 #include "capture/kchange.h"
 #include "core/log.h"
 #include "core/readfile.h"
@@ -145,6 +146,9 @@ struct tracer {
         void *page;
         size_t page_size;
         uint64_t pages_per_poll;
+
+        /* kprobe events for the frees no tracepoint shows (NULL: none). */
+        struct bulkfree *bulk;
 
         struct pairing *pairing;
         struct tracerec *rec;
@@ -477,6 +481,7 @@ static void close_readers(struct tracer *t) {
  * put back and the instance removed. */
 static int teardown(struct tracer *t, bool drain) {
         int err = kchange_undo_to(t->kernel, t->events_depth);
+        (void) bulkfree_disable(t->bulk);
         if (drain && t->rec) {
                 int r = drain_all(t);
                 if (r < 0 && err == 0)
@@ -484,6 +489,9 @@ static int teardown(struct tracer *t, bool drain) {
                 update_lost(t);
         }
         close_readers(t);
+        /* The kprobe events go before the instance that filters them. */
+        bulkfree_free(t->bulk);
+        t->bulk = NULL;
         int r = kchange_undo_to(t->kernel, 0);
         if (r < 0) {
                 log_debug("tracefs: removing instance %s failed: %s", t->instance_name, strerror(-r));
@@ -561,6 +569,8 @@ static int build_layout(const struct tracer *t, struct tracerec_layout *l) {
         for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++)
                 if (t->events[i].used)
                         r = tracerec_layout_use(l, (enum tracerec_kind) i, &t->formats[i]);
+        if (r == 0 && t->bulk)
+                l->bulk = *bulkfree_layout(t->bulk);
         return r;
 }
 
@@ -640,6 +650,55 @@ static int start_matching(struct tracer *t, const struct tracer_options *o, bool
                             tracerec_emit_to_pairing, t->pairing, &t->rec);
 }
 
+static void stop_bulk(struct tracer *t, const char *why) {
+        bulkfree_free(t->bulk);
+        t->bulk = NULL;
+        t->stats.bulk_traced = false;
+        snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason, "%s", why);
+}
+
+/* Bulk frees (kfree_rcu batches, kfree_bulk) through kprobe events, where
+ * the kernel has them: otherwise the reason, and the pairing infers those
+ * frees when a pointer comes back. */
+static void start_bulk(struct tracer *t, const struct tracer_options *o) {
+        snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason, "not asked for");
+        if (!o->bulk_frees)
+                return;
+        if (!o->state_dir) {
+                snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason, "no state directory for the markers");
+                return;
+        }
+        if (!bulkfree_available(o->tracefs_dir, t->stats.bulk_reason, sizeof t->stats.bulk_reason))
+                return;
+        /* kfree_bulk() and kfree_rcu's batches pass no cache (s == NULL),
+         * which a filter can pick out; a named cache's bulk frees would need
+         * its address, which nothing here shows, and everyone else's would
+         * count as frees of older objects. */
+        if (!t->events[TRACEREC_KFREE].used) {
+                snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason,
+                         "only kmalloc classes: a named cache's bulk frees cannot be told from other caches'");
+                return;
+        }
+        int r = bulkfree_start(&(struct bulkfree_options) {
+                                       .tracefs_dir = o->tracefs_dir,
+                                       .instance_dir = t->instance_dir,
+                                       .state_dir = o->state_dir,
+                                       .cache_name = t->cache,
+                                       .long_size = t->page_layout.commit_size,
+                                       .kmalloc_only = true,
+                               },
+                               &t->bulk);
+        if (r < 0) {
+                snprintf(t->stats.bulk_reason, sizeof t->stats.bulk_reason, "the kernel refused the kprobe on %s: %s",
+                         BULKREC_FUNCTION, strerror(-r));
+                return;
+        }
+        t->stats.bulk_traced = true;
+        t->stats.bulk_reason[0] = '\0';
+        size_t off = strlen(t->describe);
+        snprintf(t->describe + off, sizeof t->describe - off, "; %s", bulkfree_describe(t->bulk));
+}
+
 int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         if (!o || !ret || !o->tracefs_dir || !o->cache_name || !cache_name_valid(o->cache_name))
                 return -EINVAL;
@@ -716,6 +775,7 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         }
         if (r < 0)
                 goto fail;
+        start_bulk(t, o);
 
         r = open_readers(t, t->instance_dir);
         if (r < 0)
@@ -736,6 +796,8 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
                 snprintf(path, sizeof path, "events/kmem/%s/enable", tracerec_kind_name((enum tracerec_kind) i));
                 r = instance_apply(t, KCHANGE_EVENT, path, NULL);
         }
+        if (r == 0 && t->bulk && bulkfree_enable(t->bulk) < 0)
+                stop_bulk(t, "the kprobe events could not be enabled");
         if (r == 0)
                 r = instance_apply(t, KCHANGE_TRACING_ON, "tracing_on", "1");
         if (r < 0)
@@ -794,6 +856,7 @@ void tracer_free(struct tracer *t) {
                                           t->tracefs_dir ? t->tracefs_dir : "?", t->instance_name);
         }
         close_readers(t);
+        bulkfree_free(t->bulk);
         kchange_free(t->kernel);
         free(t->cpus);
         tracerec_free(t->rec);
@@ -821,6 +884,9 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret) {
         ret->over_limit = st.over_limit;
         ret->missed_pages = st.missed_pages;
         ret->bad_pages = st.bad_pages;
+        ret->bulk_calls = st.bulk_calls;
+        ret->bulk_frees = st.bulk_frees;
+        ret->bulk_uncovered = st.bulk_uncovered;
         ret->limit_reached = st.limit_reached;
 }
 

@@ -5,12 +5,16 @@
  * not the text pipe whose formatting loses events at these rates) and
  * hands the pages to stacks/tracerec, which matches events to their stacks
  * for the pairing (stacks/pairing); kallsyms names the frames at the end.
+ * For a kmalloc class, kprobe events on kmem_cache_free_bulk (capture/
+ * bulkfree) add the frees of kfree_rcu's batches and kfree_bulk(), which
+ * no tracepoint shows, where the kernel has kprobe events.
  *
  * The kernel is always put back (kchange, newest change first): tracing
  * and events off, filters cleared, the stack option, buffer size and clock
- * restored, readers closed and the instance removed, on tracer_stop() and
- * on tracer_free() from any point of a failed setup. An instance a killed
- * daemon left behind is removed by kchange_recover(). */
+ * restored, readers closed, the kprobe events and the instance removed,
+ * on tracer_stop() and on tracer_free() from any point of a failed setup.
+ * An instance or kprobe event a killed daemon left behind is removed by
+ * kchange_recover(). */
 #pragma once
 
 #include <stdbool.h>
@@ -51,6 +55,10 @@ struct tracer_options {
         uint64_t max_events;            /* 0 = TRACER_MAX_EVENTS_DEFAULT */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
         uint64_t settle_ns;             /* see pairing_options.settle_ns */
+        /* Trace bulk frees with kprobe events where the kernel has them
+         * (capture/bulkfree); their crash markers go to @state_dir. */
+        bool bulk_frees;
+        const char *state_dir;
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -84,6 +92,11 @@ struct tracer_stats {
         bool alloc_filter_exact;        /* false: allocs filtered by size, other caches may show */
         bool mono_clock;                /* events carry CLOCK_MONOTONIC: drain and settle apply */
         unsigned n_cpus;
+        bool bulk_traced;               /* kprobe events show the bulk frees */
+        char bulk_reason[160];          /* why not, "" when they do */
+        uint64_t bulk_calls;            /* kmem_cache_free_bulk calls recorded */
+        uint64_t bulk_frees;            /* pointers they freed */
+        uint64_t bulk_uncovered;        /* pointers past the events' slices: not seen */
 };
 
 struct tracer;

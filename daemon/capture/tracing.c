@@ -76,6 +76,8 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         o.max_events = c->capture.max_events;
         o.max_memory_bytes = c->capture.max_memory_bytes;
         o.settle_ns = env->settle_usec * 1000;
+        o.bulk_frees = true;
+        o.state_dir = c->paths.state_dir;
 
         r = tracer_start(&o, &t);
         if (r < 0) {
@@ -211,6 +213,12 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
                 pairing_result_free(res);
         }
         rep->attribution.settle_usec = st.mono_clock ? t->settle_usec : 0;
+        rep->attribution.bulk_known = true;
+        rep->attribution.bulk_traced = st.bulk_traced;
+        snprintf(rep->attribution.bulk_reason, sizeof rep->attribution.bulk_reason, "%.127s", st.bulk_reason);
+        rep->attribution.bulk_calls = st.bulk_calls;
+        rep->attribution.bulk_frees = st.bulk_frees;
+        rep->attribution.bulk_uncovered = st.bulk_uncovered;
         if (!st.lost_known)
                 (void) report_strv_add(&rep->warnings,
                                        "tracing: per-CPU loss counters could not be read: losses unknown");

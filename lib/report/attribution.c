@@ -52,7 +52,7 @@ static enum report_confidence stack_confidence(const struct report *r, const str
                 return REPORT_CONFIDENCE_LOW;
         if (s->settled >= SETTLED_MIN && s->settled * 2 >= s->outstanding &&
             s->settled * SETTLED_SHARE_DIV >= total_settled && a->lost_events == 0 && !r->truncated && explained_ok &&
-            s->untraced_frees * UNTRACED_DIV <= s->allocs)
+            s->untraced_frees * UNTRACED_DIV <= s->allocs && s->unexplained < s->outstanding)
                 return REPORT_CONFIDENCE_HIGH;
         return REPORT_CONFIDENCE_MEDIUM;
 }
@@ -95,6 +95,20 @@ static void add_notes(struct report *r, double expected) {
                                         "%" PRIu64 " objects were freed without a traced free (their pointer was "
                                         "allocated again): counted as freed, not outstanding",
                                         a->untraced_frees);
+        if (a->unexplained > 0)
+                (void) report_strv_addf(&a->notes,
+                                        "%" PRIu64 " outstanding objects are more than the cache grew: they were freed "
+                                        "without a traced free (%s), and each stack's `unexplained` says how many of "
+                                        "its own may be such",
+                                        a->unexplained,
+                                        a->bulk_known && !a->bulk_traced ? "bulk frees are not traced here"
+                                        : a->lost_events > 0                  ? "lost events"
+                                                                              : "frees the trace missed");
+        if (a->bulk_known && a->bulk_uncovered > 0)
+                (void) report_strv_addf(&a->notes,
+                                        "%" PRIu64 " objects freed in bulk lay past the pointers the kprobe events "
+                                        "fetch: unseen, they may show as outstanding",
+                                        a->bulk_uncovered);
         if (a->stackless_events > 0)
                 (void) report_strv_addf(&a->notes, "%" PRIu64 " events came without a stack (counted under an empty one)",
                                         a->stackless_events);
@@ -148,6 +162,22 @@ void report_attribute(struct report *r) {
         a->explained_known = a->cache_known && a->cache_delta > 0;
         a->explained = a->explained_known ? (double) a->traced_net / (double) a->cache_delta : 0;
         a->top_settled = top ? top->settled : 0;
+        /* Objects the trace calls outstanding that the cache's own growth
+         * does not hold were freed unseen (bulk frees where they are not
+         * traced, lost frees): any stack's outstanding may be up to that. */
+        int64_t grown = a->cache_delta > 0 ? a->cache_delta : 0;
+        uint64_t outstanding = 0;
+        for (size_t i = 0; i < r->n_stacks; i++)
+                outstanding += r->stacks[i].outstanding;
+        a->unexplained = a->cache_known && a->traced_net > grown ? (uint64_t) (a->traced_net - grown) : 0;
+        /* Objects freed in the drain are in the net but no longer
+         * outstanding: what is left of the growth holds the rest. */
+        uint64_t beyond = outstanding > (uint64_t) grown ? outstanding - (uint64_t) grown : 0;
+        if (a->unexplained > beyond)
+                a->unexplained = beyond;
+        for (size_t i = 0; i < r->n_stacks; i++)
+                r->stacks[i].unexplained =
+                        r->stacks[i].outstanding < a->unexplained ? r->stacks[i].outstanding : a->unexplained;
 
         expected = expected_growth(r);
         if (expected >= 1) {

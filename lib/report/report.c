@@ -330,6 +330,7 @@ static json_object *json_stack(const struct report_stack *s, bool *ok) {
         jadd(o, "untraced_frees", json_object_new_uint64(s->untraced_frees), ok);
         jadd(o, "outstanding", json_object_new_uint64(s->outstanding), ok);
         jadd(o, "settled", json_object_new_uint64(s->settled), ok);
+        jadd(o, "unexplained", json_object_new_uint64(s->unexplained), ok);
         jadd(o, "confidence", json_object_new_string(report_confidence_name(s->confidence)), ok);
         jadd(o, "oldest_age_s", json_object_new_double(s->oldest_age_s), ok);
         jadd(o, "bytes", json_object_new_uint64(s->bytes), ok);
@@ -364,6 +365,19 @@ static json_object *json_attribution(const struct report_attribution *a, bool *o
         jadd(o, "traced_net", json_object_new_int64(a->traced_net), ok);
         jadd_nullable(o, "explained", a->explained_known ? json_object_new_double(a->explained) : NULL, ok);
         jadd(o, "untraced_frees", json_object_new_uint64(a->untraced_frees), ok);
+        jadd(o, "unexplained", json_object_new_uint64(a->unexplained), ok);
+        if (a->bulk_known) {
+                json_object *b = json_object_new_object();
+                if (b) {
+                        jadd(b, "method", json_object_new_string(a->bulk_traced ? "kprobe" : "inferred"), ok);
+                        if (!a->bulk_traced)
+                                jadd(b, "reason", json_object_new_string(a->bulk_reason), ok);
+                        jadd(b, "calls", json_object_new_uint64(a->bulk_calls), ok);
+                        jadd(b, "frees", json_object_new_uint64(a->bulk_frees), ok);
+                        jadd(b, "uncovered", json_object_new_uint64(a->bulk_uncovered), ok);
+                }
+                jadd(o, "bulk_frees", b, ok);
+        }
         jadd(o, "frees_of_unknown", json_object_new_uint64(a->frees_of_unknown), ok);
         jadd(o, "stackless_events", json_object_new_uint64(a->stackless_events), ok);
         jadd(o, "lost_events", json_object_new_uint64(a->lost_events), ok);
@@ -558,6 +572,13 @@ static void text_attribution(FILE *f, const struct report *r) {
         fprintf(f, "%-12suntraced frees %" PRIu64 ", frees of older objects %" PRIu64 ", events without a stack %" PRIu64
                 ", lost %" PRIu64 "\n",
                 "", a->untraced_frees, a->frees_of_unknown, a->stackless_events, a->lost_events);
+        if (a->bulk_known && a->bulk_traced)
+                fprintf(f, "%-12sbulk frees traced (kprobe): %" PRIu64 " calls freed %" PRIu64 " objects, %" PRIu64
+                        " not covered\n",
+                        "", a->bulk_calls, a->bulk_frees, a->bulk_uncovered);
+        else if (a->bulk_known)
+                fprintf(f, "%-12sbulk frees not traced (%s): counted as untraced frees when the pointer comes back\n",
+                        "", a->bulk_reason);
         fprintf(f, "%-12sdrain %.1f s (%" PRIu64 " frees, %" PRIu64 " allocations not counted); settle %.1f s: top stack "
                 "%" PRIu64 " settled\n",
                 "", (double) a->drain_usec / 1e6, a->drain_frees, a->drain_allocs, (double) a->settle_usec / 1e6,
@@ -650,6 +671,9 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                         "  bytes %" PRIu64 "  oldest %.1f s  confidence %s\n",
                         i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
                         report_confidence_name(s->confidence));
+                if (s->unexplained > 0)
+                        fprintf(f, "    (up to %" PRIu64 " of these are more than the cache grew: freed unseen)\n",
+                                s->unexplained);
                 for (size_t j = 0; j < s->frames.n; j++)
                         fprintf(f, "    %s%s\n", s->frames.v[j],
                                 i == 0 && r->culprit[0] && j == r->culprit_frame ? "   <== culprit" : "");

@@ -53,6 +53,8 @@ struct report_stack {
         uint64_t untraced_frees;        /* the pointer came back without a traced free */
         uint64_t outstanding;           /* allocs not freed by the end of the capture */
         uint64_t settled;               /* outstanding and older than the settle time */
+        uint64_t unexplained;           /* of outstanding, how many may be frees the trace missed:
+                                         * at most the ledger's unexplained */
         enum report_confidence confidence;
         double oldest_age_s;            /* age of the oldest outstanding object */
         uint64_t bytes;                 /* bytes still outstanding */
@@ -109,6 +111,20 @@ struct report_attribution {
         bool explained_known;           /* cache_delta large enough to divide by */
         double explained;               /* traced_net / cache_delta */
         uint64_t untraced_frees;        /* pointers allocated again without a traced free */
+        /* Bulk frees (kfree_rcu batches, kfree_bulk, kmem_cache_free_bulk)
+         * fire no per-object tracepoint: traced through kprobe events, or
+         * only inferred (untraced_frees) when a pointer comes back. */
+        /* traced_net beyond the cache's growth (cache_delta, 0 if it
+         * shrank), and the objects outstanding at the end beyond it: those
+         * the cache does not hold, frees the trace did not see. 0 when the
+         * growth is unknown. */
+        uint64_t unexplained;
+        bool bulk_known;                /* a tracefs capture said which applies */
+        bool bulk_traced;
+        char bulk_reason[REPORT_NAME_MAX]; /* why not traced, "" */
+        uint64_t bulk_calls;
+        uint64_t bulk_frees;            /* pointers they freed, counted as frees */
+        uint64_t bulk_uncovered;        /* pointers past the events' slices: not seen */
         uint64_t frees_of_unknown;      /* of objects older than the capture */
         uint64_t stackless_events;
         uint64_t lost_events;

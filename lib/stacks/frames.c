@@ -25,7 +25,7 @@ static const char *const allocator_patterns[] = {
         "set_track*", "alloc_debug_processing*", "free_debug_processing*", "free_to_partial_list*",
         "slab_post_alloc_hook*", "slab_pre_alloc_hook*", "__memcg_slab_post_alloc_hook*",
         "memcg_slab_post_alloc_hook*", "alloc_tagging_slab_alloc_hook*", "slab_alloc*", "__slab_alloc*",
-        "___slab_alloc*", "slab_free*", "__slab_free*", "do_slab_free*", "kmem_cache_alloc*", "kmem_cache_zalloc*",
+        "___slab_alloc*", "get_partial_node*", "get_partial", "get_partial.*", "get_any_partial*", "slab_free*", "__slab_free*", "do_slab_free*", "kmem_cache_alloc*", "kmem_cache_zalloc*",
         "kmem_cache_free*", "__kmem_cache_alloc*", "__kmem_cache_free*", "kmalloc", "kmalloc_noprof*", "__kmalloc*",
         "__do_kmalloc*", "kmalloc_trace*", "kmalloc_node*", "kmalloc_large*", "kmalloc_order*", "kmalloc_nolock*",
         "kmalloc_array*", "kzalloc*", "kcalloc*", "kfree", "kfree.*", "kvmalloc*", "__kvmalloc*", "kvfree",

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Fields kept per event (kmem events have ~12, kernel_stack 6). */
-#define TRACEFMT_FIELDS_MAX 64
+/* Fields kept per event (kmem events have ~12, kernel_stack 6, a kprobe
+ * event up to its 128 arguments and 5 more). */
+#define TRACEFMT_FIELDS_MAX 160
 /* Longest event or field name kept. */
 #define TRACEFMT_NAME_MAX 64
 /* A format file larger than this is refused (real ones are a few KB). */

@@ -28,6 +28,12 @@ struct pending {
 
 struct cpu_state {
         uint64_t last_ts;
+        /* The record before was a bulk-free slice: a stack record of its
+         * context right after it is the probe's (the stacktrace option
+         * covers every event of the instance), not a waiting event's. */
+        bool after_bulk;
+        int32_t bulk_pid;
+        uint8_t bulk_flags, bulk_preempt;
         struct pending pending[TRACEREC_PENDING_MAX];
         size_t n_pending;
 };
@@ -248,16 +254,62 @@ static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, 
         c->n_pending = j;
 }
 
+/* A bulk-free slice: its pointers go to the pairing as frees at once, the
+ * probed function their one frame (no stack needed, none waited for). */
+static void handle_bulk(struct tracerec *t, unsigned cpu, unsigned slice, uint64_t ts, const uint8_t *data,
+                        size_t len) {
+        struct cpu_state *c = &t->cpus[cpu];
+        uint64_t ptrs[BULKREC_PTRS_PER_EVENT], uncovered = 0;
+        int n = bulkrec_decode(&t->l.bulk, slice, data, len, ptrs, &uncovered);
+        if (n < 0) {
+                t->stats.bulk_bad++;
+                return;
+        }
+        if (slice == 0)
+                t->stats.bulk_calls++;
+        t->stats.bulk_uncovered += uncovered;
+        uint64_t ip = bulkrec_ip(&t->l.bulk, slice, data, len);
+        struct pending p = {
+                .ts = ts,
+                .pid = (int32_t) read_uint(data, len, t->l.common_pid),
+                .flags = (uint8_t) read_uint(data, len, t->l.common_flags),
+                .preempt = (uint8_t) read_uint(data, len, t->l.common_preempt),
+                .kind = (uint8_t) PAIRING_FREE,
+        };
+        for (int i = 0; i < n; i++) {
+                p.ptr = ptrs[i];
+                uint64_t before = t->stats.frees;
+                emit(t, cpu, &p, ip ? &ip : NULL, ip ? 1 : 0);
+                t->stats.bulk_frees += t->stats.frees - before;
+        }
+        c->after_bulk = true;
+        c->bulk_pid = p.pid;
+        c->bulk_flags = p.flags;
+        c->bulk_preempt = p.preempt;
+}
+
 void tracerec_record(struct tracerec *t, unsigned cpu, uint64_t ts, const uint8_t *data, size_t len) {
         if (!t || cpu >= t->n_cpus)
                 return;
         t->stats.records++;
         t->cpus[cpu].last_ts = ts;
+        bool after_bulk = t->cpus[cpu].after_bulk;
+        t->cpus[cpu].after_bulk = false;
         if (len < 8)
                 return;
         uint32_t type = (uint32_t) read_uint(data, len, t->l.common_type);
         if (type == t->l.stack_id) {
+                const struct cpu_state *c = &t->cpus[cpu];
+                if (after_bulk && (int32_t) read_uint(data, len, t->l.common_pid) == c->bulk_pid &&
+                    (uint8_t) read_uint(data, len, t->l.common_flags) == c->bulk_flags &&
+                    (uint8_t) read_uint(data, len, t->l.common_preempt) == c->bulk_preempt)
+                        return;
                 handle_stack(t, cpu, data, len);
+                return;
+        }
+        int slice = bulkrec_slice_of(&t->l.bulk, type);
+        if (slice >= 0) {
+                handle_bulk(t, cpu, (unsigned) slice, ts, data, len);
                 return;
         }
         for (size_t i = 0; i < _TRACEREC_KIND_MAX; i++)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stacks/bulkrec.h"
 #include "stacks/pairing.h"
 #include "stacks/tracefmt.h"
 
@@ -54,6 +55,10 @@ struct tracerec_layout {
         struct tracerec_field common_preempt;
         struct tracerec_field common_pid;
         uint32_t long_size;             /* a stack entry: the kernel's long */
+        /* The kprobe slices of kmem_cache_free_bulk (n_slices 0: not
+         * traced): each record frees up to BULKREC_PTRS_PER_EVENT pointers,
+         * emitted as frees whose one frame is the probed function. */
+        struct bulkrec_layout bulk;
 };
 
 /* One event for the pairing: @frames (innermost first, frame 0 is the
@@ -85,6 +90,10 @@ struct tracerec_stats {
         uint64_t over_limit;            /* events after max_events or a refusal */
         uint64_t missed_pages;          /* sub-buffers the kernel flagged with missed events */
         uint64_t bad_pages;             /* sub-buffers that did not decode whole */
+        uint64_t bulk_calls;            /* kmem_cache_free_bulk calls seen (slice 0 records) */
+        uint64_t bulk_frees;            /* pointers they freed, emitted as frees */
+        uint64_t bulk_uncovered;        /* pointers past the last slice: not seen */
+        uint64_t bulk_bad;              /* slice records shorter than their format */
         bool limit_reached;
 };
 

@@ -1,7 +1,10 @@
 /* Fuzz the ring-buffer page decoder and the record matcher with the
  * layout of the recorded 6.18 x86_64 pages (tests/fixtures/linux-6.18-
- * x86_64/ringbuf/format), and the format parser on the same bytes. The
- * input is pages of 4096 bytes, one CPU each in turn. */
+ * x86_64/ringbuf/format) and a slice of the bulk-free kprobe events (type
+ * 2001, as the 6.1 pages of linux-6.1-x86_64/bulkfree show them), and the
+ * format parser on the same bytes. The input is pages of 4096 bytes, one
+ * CPU each in turn. */
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     tracerec_layout_init(&l, &page, &ks) < 0 ||
                     tracerec_layout_use(&l, TRACEREC_KMEM_CACHE_ALLOC, &a) < 0 ||
                     tracerec_layout_use(&l, TRACEREC_KMEM_CACHE_FREE, &f) < 0)
+                        __builtin_trap();
+                static char bulk_text[16384];
+                static struct tracefmt_event bulk;
+                size_t off = (size_t) snprintf(bulk_text, sizeof bulk_text,
+                                               "name: sw_x_0\nID: 2001\n" COMMON
+                                               "\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n"
+                                               "\tfield:u64 s;\toffset:16;\tsize:8;\tsigned:0;\n"
+                                               "\tfield:u64 n;\toffset:24;\tsize:8;\tsigned:0;\n");
+                for (int i = 0; i < BULKREC_PTRS_PER_EVENT; i++)
+                        off += (size_t) snprintf(bulk_text + off, sizeof bulk_text - off,
+                                                 "\tfield:u64 p%d;\toffset:%d;\tsize:8;\tsigned:0;\n", i, 32 + 8 * i);
+                if (tracefmt_parse(bulk_text, off, &bulk) < 0 || bulkrec_layout_add(&l.bulk, 0, &bulk) < 0)
                         __builtin_trap();
                 ready = true;
         }

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,12 +258,80 @@ START_TEST(test_config_drain) {
 }
 END_TEST
 
+/* Without bulk-free tracing a kfree_rcu churn leaves phantoms: objects
+ * outstanding that the cache never held. The ledger counts them exactly
+ * (traced net beyond the growth) and caps each stack's share; a real
+ * leak next to it keeps its count. */
+START_TEST(test_unexplained_outstanding) {
+        struct stream st;
+        stream_init(&st, 12 * S);
+        /* 300 leaked over the first 40 s; 200 churn objects whose frees
+         * were never seen, all distinct pointers. */
+        for (unsigned i = 0; i < 300; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * 40 * S / 300, 0x100000 + (uint64_t) i * 64, st.leak);
+        for (unsigned i = 0; i < 200; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * 40 * S / 200 + 7, 0x900000 + (uint64_t) i * 64, st.churn);
+        struct report *r = finish(&st, 300, 1000, 1300, 7);
+        struct report_attribution *a = &r->attribution;
+        a->bulk_known = true;
+        a->bulk_traced = false;
+        snprintf(a->bulk_reason, sizeof a->bulk_reason, "the kernel has no kprobe events");
+        report_attribute(r);
+        ck_assert_int_eq(a->traced_net, 500);
+        ck_assert_int_eq(a->cache_delta, 300);
+        ck_assert_uint_eq(a->unexplained, 200);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 300);
+        ck_assert_uint_eq(r->stacks[0].unexplained, 200);
+        ck_assert_uint_eq(r->stacks[1].outstanding, 200);
+        ck_assert_uint_eq(r->stacks[1].unexplained, 200);
+        /* Every one of the churn's may be a phantom: no high confidence. */
+        ck_assert_int_ne(r->stacks[1].confidence, REPORT_CONFIDENCE_HIGH);
+        ck_assert(has_note(r, "200 outstanding objects are more than the cache grew"));
+        ck_assert(has_note(r, "bulk frees are not traced here"));
+
+        json_object *j = NULL;
+        ck_assert_int_eq(report_to_json(r, &j), 0);
+        json_object *att = json_object_object_get(j, "attribution"), *bulk = json_object_object_get(att, "bulk_frees");
+        ck_assert_int_eq(json_object_get_int64(json_object_object_get(att, "unexplained")), 200);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(bulk, "method")), "inferred");
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(bulk, "reason")),
+                         "the kernel has no kprobe events");
+        json_object_put(j);
+
+        /* The drain freed the churn after all: the net stays, but no
+         * phantom is left among the outstanding. */
+        r->stacks[1].outstanding = 0;
+        report_attribute(r);
+        ck_assert_int_eq(a->traced_net, 500);
+        ck_assert_uint_eq(a->unexplained, 0);
+        ck_assert_uint_eq(r->stacks[0].unexplained, 0);
+        ck_assert(!has_note(r, "more than the cache grew"));
+
+        /* Traced: the method and the counts. */
+        a->bulk_traced = true;
+        a->bulk_calls = 4;
+        a->bulk_frees = 200;
+        a->bulk_uncovered = 3;
+        report_attribute(r);
+        ck_assert(has_note(r, "3 objects freed in bulk lay past the pointers"));
+        ck_assert(!has_note(r, "bulk frees are not traced here"));
+        ck_assert_int_eq(report_to_json(r, &j), 0);
+        bulk = json_object_object_get(json_object_object_get(j, "attribution"), "bulk_frees");
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(bulk, "method")), "kprobe");
+        ck_assert_int_eq(json_object_get_int64(json_object_object_get(bulk, "frees")), 200);
+        ck_assert_ptr_null(json_object_object_get(bulk, "reason"));
+        json_object_put(j);
+        report_free(r);
+}
+END_TEST
+
 static Suite *attribution_suite(void) {
         Suite *s = suite_create("attribution");
         TCase *tc = tcase_create("ledger");
         tcase_add_test(tc, test_clean_leak);
         tcase_add_test(tc, test_growth_stopped);
         tcase_add_test(tc, test_untraced_frees);
+        tcase_add_test(tc, test_unexplained_outstanding);
         tcase_add_test(tc, test_explained_low_and_high);
         tcase_add_test(tc, test_unknown_lost_stackless);
         tcase_add_test(tc, test_config_drain);

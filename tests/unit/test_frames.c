@@ -51,6 +51,34 @@ START_TEST(test_classes) {
 }
 END_TEST
 
+/* SLUB's debug path on a 6.1 kernel booted with slub_debug: the
+ * allocation stack starts in alloc_debug_processing, its compiler-split
+ * copies included, and the partial-list refill. */
+static const char *const slub_debug_61[] = {
+        "alloc_debug_processing.cold+0x1a/0x2e",
+        "get_partial_node.part.0+0x1d3/0x2f0",
+        "___slab_alloc+0x6c5/0xaf0",
+        "__slab_alloc.constprop.0+0x42/0x80",
+        "kmalloc_trace+0x2c6/0x300",
+        "do_timerfd_create+0x5b/0x170",
+        "__x64_sys_timerfd_create+0x12/0x20",
+};
+
+START_TEST(test_slub_debug_frames) {
+        size_t n = sizeof slub_debug_61 / sizeof *slub_debug_61;
+        ck_assert_uint_eq(frames_first_code(slub_debug_61, n), 5);
+        ck_assert(frames_is_noise("alloc_debug_processing"));
+        ck_assert(frames_is_noise("alloc_debug_processing.isra.0"));
+        ck_assert(frames_is_noise("alloc_debug_processing.constprop.0"));
+        ck_assert(frames_is_noise("get_partial_node"));
+        ck_assert(frames_is_noise("get_partial.isra.0"));
+        ck_assert(frames_is_noise("get_any_partial"));
+        ck_assert(frames_is_noise("___slab_alloc.cold"));
+        ck_assert(frames_is_noise("__slab_alloc.isra.0"));
+        ck_assert(!frames_is_noise("get_partition_info"));
+}
+END_TEST
+
 /* The same stack gives the same answer live (the report's suspect) and
  * offline (the first frame `slabwatchctl stacks` keeps). */
 START_TEST(test_live_and_offline_agree) {
@@ -86,6 +114,7 @@ static Suite *suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_classes);
         tcase_add_test(tc, test_live_and_offline_agree);
+        tcase_add_test(tc, test_slub_debug_frames);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -179,6 +179,68 @@ START_TEST(test_crash_recovery) {
 }
 END_TEST
 
+/* kprobe_events is shared: lines are appended (another tool's probe
+ * stays), the undo removes ours by name, and a killed daemon's probe is
+ * removed by the next start, from its marker. */
+START_TEST(test_kprobe) {
+        struct kchange *k = NULL;
+        put("t/kprobe_events", "p:other/theirs do_sys_open\n");
+        ck_assert_int_eq(kchange_new(path_of("state"), &k), 0);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_KPROBE, path_of("t/kprobe_events"),
+                                       "p:slabwatch/sw_x_0 kmem_cache_free_bulk n=%si:u64"),
+                         0);
+        ck_assert_str_eq(get("t/kprobe_events"),
+                         "p:other/theirs do_sys_open\np:slabwatch/sw_x_0 kmem_cache_free_bulk n=%si:u64");
+        ck_assert(exists("state/" KCHANGE_KPROBE_MARKER_PREFIX "sw_x_0"));
+        /* Only our group, and only with a marker. */
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_KPROBE, path_of("t/kprobe_events"), "p:other/x do_sys_open"),
+                         -EINVAL);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_KPROBE, path_of("t/kprobe_events"), "-:slabwatch/sw_x_0"),
+                         -EINVAL);
+        ck_assert_uint_eq(kchange_depth(k), 1);
+        ck_assert_int_eq(kchange_undo_to(k, 0), 0);
+        ck_assert_str_eq(get("t/kprobe_events"), "p:other/theirs do_sys_open\np:slabwatch/sw_x_0 "
+                                                 "kmem_cache_free_bulk n=%si:u64-:slabwatch/sw_x_0");
+        ck_assert(!exists("state/" KCHANGE_KPROBE_MARKER_PREFIX "sw_x_0"));
+        kchange_free(k);
+
+        struct kchange *nomark = NULL;
+        ck_assert_int_eq(kchange_new(NULL, &nomark), 0);
+        ck_assert_int_eq(kchange_apply(nomark, KCHANGE_KPROBE, path_of("t/kprobe_events"),
+                                       "p:slabwatch/sw_x_0 kmem_cache_free_bulk"),
+                         -EINVAL);
+        kchange_free(nomark);
+}
+END_TEST
+
+START_TEST(test_kprobe_crash_recovery) {
+        put("t/kprobe_events", "");
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct kchange *k = NULL;
+                if (kchange_new(path_of("state"), &k) < 0 ||
+                    kchange_apply(k, KCHANGE_KPROBE, path_of("t/kprobe_events"),
+                                  "p:slabwatch/sw_y_1 kmem_cache_free_bulk") < 0)
+                        _exit(1);
+                _exit(0); /* killed: nothing undone */
+        }
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* Markers that name another file or another group are dropped. */
+        put("state/" KCHANGE_KPROBE_MARKER_PREFIX "evil", "/etc/passwd\nslabwatch/sw_y_1\n");
+        put("state/" KCHANGE_KPROBE_MARKER_PREFIX "other", "/x/kprobe_events\nother/theirs\n");
+
+        ck_assert_int_eq(kchange_recover(path_of("state"), NULL, NULL, NULL), 1);
+        ck_assert_str_eq(get("t/kprobe_events"), "p:slabwatch/sw_y_1 kmem_cache_free_bulk-:slabwatch/sw_y_1");
+        ck_assert(!exists("state/" KCHANGE_KPROBE_MARKER_PREFIX "sw_y_1"));
+        ck_assert(!exists("state/" KCHANGE_KPROBE_MARKER_PREFIX "evil"));
+        ck_assert(!exists("state/" KCHANGE_KPROBE_MARKER_PREFIX "other"));
+        ck_assert_int_eq(kchange_recover(path_of("state"), NULL, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("kchange");
         TCase *tc = tcase_create("fake");
@@ -186,6 +248,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_apply_and_undo_in_reverse);
         tcase_add_test(tc, test_instance_dir);
         tcase_add_test(tc, test_crash_recovery);
+        tcase_add_test(tc, test_kprobe);
+        tcase_add_test(tc, test_kprobe_crash_recovery);
         suite_add_tcase(s, tc);
         return s;
 }
