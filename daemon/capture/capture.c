@@ -47,6 +47,8 @@ struct capture {
         ev_timer poll_timer;                    /* capture.poll: drain the ring buffers */
         ev_timer callsites_timer;               /* capture.callsites_interval */
         ev_timer watch_timer;                   /* the cache still exists? */
+        ev_timer checkpoint_timer;              /* capture.checkpoint: save into the bundle */
+        bool checkpoint_failed;                 /* logged once */
 };
 
 struct cooldown_entry {
@@ -164,6 +166,7 @@ uint64_t capture_manager_cooldown_left_usec(const struct capture_manager *m, con
 /* ---- capture life cycle -------------------------------------------------- */
 
 static void capture_finish(struct capture *cap, const char *reason);
+static void report_group(const struct capture *cap, struct report *rep);
 
 /* Unmount the tracefs we mounted once no capture needs it. */
 static void unmount_ours(struct capture_manager *m) {
@@ -259,6 +262,47 @@ static void callsites_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         callsnap_take(cap->callsites, now_usec(CLOCK_MONOTONIC));
 }
 
+/* Save what the capture holds so far into its bundle's temporary
+ * directory, assembled as the finished report would be but marked
+ * interrupted: if the daemon is killed, the next start finishes it. The
+ * live report is not touched; the pairing is only read. */
+static void capture_checkpoint(struct capture *cap) {
+        struct capture_manager *m = cap->m;
+        struct bundle_capture files = {};
+        char error_path[BUNDLE_PATH_MAX];
+        struct report *ck = NULL;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = report_new_header_copy(cap->report, &ck);
+        if (r == 0)
+                r = tracing_snapshot(cap->tracing, CAPTURE_CHECKPOINT_STACKS, ck);
+        if (r == 0) {
+                ck->interrupted = true;
+                report_group(cap, ck);
+                report_assemble(ck, callsnap_series(cap->callsites), CAPTURE_INTERRUPTED_REASON,
+                                now - cap->start_mono_usec);
+                callsnap_bundle_files(cap->callsites, &files);
+                files.history = (struct bundle_blob) { .data = cap->history,
+                                                       .len = cap->history ? cap->history_len : 0 };
+                error_path[0] = '\0';
+                r = bundle_checkpoint(m->config.paths.state_dir, ck, &files, error_path, sizeof error_path);
+        }
+        if (r < 0 && !cap->checkpoint_failed)
+                log_warning_errno(r, "Cannot checkpoint the capture of %s%s%s (it goes on; a kill would lose it)",
+                                  cap->key, r != -ENOMEM && error_path[0] ? " at " : "",
+                                  r != -ENOMEM && error_path[0] ? error_path : "");
+        cap->checkpoint_failed = r < 0;
+        report_free(ck);
+}
+
+static void checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, checkpoint_timer));
+        (void) loop;
+        (void) revents;
+        capture_checkpoint(cap);
+}
+
 static void watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, watch_timer));
         (void) loop;
@@ -308,10 +352,9 @@ static void report_begin(struct capture *cap, const struct capture_trigger *why,
 }
 
 /* The suspected leak this capture is part of, as it stands at the end. */
-static void report_group(struct capture *cap) {
+static void report_group(const struct capture *cap, struct report *rep) {
         const struct leakgroup *g = leakgroups_find(&cap->m->groups, cap->group);
         struct leakgroup_member sorted[LEAKGROUP_MEMBERS_MAX];
-        struct report *rep = cap->report;
 
         if (!g)
                 return;
@@ -344,6 +387,11 @@ static void start_timers(struct capture *cap) {
                 double poll = (double) (m->config.capture.poll_usec ? m->config.capture.poll_usec : 10000) / 1e6;
                 ev_timer_init(&cap->poll_timer, poll_cb, poll, poll);
                 ev_timer_start(m->loop, &cap->poll_timer);
+        }
+        if (cap->error == 0 && m->config.capture.checkpoint_usec > 0) {
+                double every = (double) m->config.capture.checkpoint_usec / 1e6;
+                ev_timer_init(&cap->checkpoint_timer, checkpoint_cb, every, every);
+                ev_timer_start(m->loop, &cap->checkpoint_timer);
         }
         if (callsnap_sources(cap->callsites) > 0 && m->config.capture.callsites_interval_usec > 0) {
                 double every = (double) m->config.capture.callsites_interval_usec / 1e6;
@@ -531,6 +579,7 @@ static void capture_finish(struct capture *cap, const char *reason) {
         ev_timer_stop(m->loop, &cap->poll_timer);
         ev_timer_stop(m->loop, &cap->callsites_timer);
         ev_timer_stop(m->loop, &cap->watch_timer);
+        ev_timer_stop(m->loop, &cap->checkpoint_timer);
 
         /* Restore the kernel first: everything after this can fail. */
         tracing_stop(cap->tracing, rep);
@@ -541,13 +590,17 @@ static void capture_finish(struct capture *cap, const char *reason) {
         callsnap_finish(cap->callsites, end,
                         strcmp(reason, "cache vanished") == 0 ||
                                 end - callsnap_last_usec(cap->callsites) < m->config.capture.callsites_interval_usec);
-        report_group(cap);
+        report_group(cap, rep);
         report_assemble(rep, callsnap_series(cap->callsites), reason, end - cap->start_mono_usec);
 
         callsnap_bundle_files(cap->callsites, &files);
         files.history = (struct bundle_blob) { .data = cap->history, .len = cap->history ? cap->history_len : 0 };
         bundle_error = bundle_write_capture(m->config.paths.state_dir, m->config.capture.disk_budget_bytes, rep,
                                             &files, dir, sizeof dir, error_path, sizeof error_path);
+        /* The checkpoint is replaced by a bundle of the same id, or stays
+         * behind one with a suffix (or a failed write, whose alert carries
+         * the answer): it must not come back as interrupted. */
+        (void) bundle_checkpoint_discard(m->config.paths.state_dir, cap->id);
 
         /* Unlink before the callback, which may start the next capture. */
         for (struct capture **p = &m->captures; *p; p = &(*p)->next)
@@ -592,6 +645,76 @@ static void capture_finish(struct capture *cap, const char *reason) {
         dispatch(m);
 }
 
+/* ---- captures a killed daemon left ---------------------------------------- */
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : "";
+}
+
+static uint64_t juint(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+                       ? json_object_get_uint64(v)
+                       : 0;
+}
+
+/* A checkpoint finished as an interrupted bundle: the same capture alert
+ * a finished capture sends, saying what it is. */
+static void on_recovered(const char *id, const char *dir, json_object *rj, const char *problem, void *userdata) {
+        struct capture_manager *m = userdata;
+        char methods[REPORT_TEXT_MAX] = "", message[REPORT_MESSAGE_MAX];
+        json_object *v, *top = NULL, *att = NULL;
+        double elapsed = 0;
+        size_t len = 0;
+
+        if (json_object_object_get_ex(rj, "methods", &v) && json_object_is_type(v, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(v) && len < sizeof methods; i++)
+                        len += (size_t) snprintf(methods + len, sizeof methods - len, "%s%s", i ? "+" : "",
+                                                 json_object_get_string(json_object_array_get_idx(v, i)));
+        if (json_object_object_get_ex(rj, "stacks", &v) && json_object_is_type(v, json_type_array) &&
+            json_object_array_length(v) > 0)
+                top = json_object_array_get_idx(v, 0);
+        (void) json_object_object_get_ex(rj, "attribution", &att);
+        if (json_object_object_get_ex(rj, "duration_s", &v))
+                elapsed = json_object_get_double(v);
+        if (jstr(rj, "suspect")[0])
+                snprintf(message, sizeof message,
+                         "Capture %s of %s was interrupted (the daemon stopped %.1f s in); its last checkpoint is "
+                         "kept: %" PRIu64 " objects outstanding from %s%s%s",
+                         id, jstr(rj, "cache"), elapsed, juint(top, "outstanding"), jstr(rj, "suspect"),
+                         problem[0] ? "; " : "", problem);
+        else
+                snprintf(message, sizeof message,
+                         "Capture %s of %s was interrupted (the daemon stopped %.1f s in); its last checkpoint is "
+                         "kept%s%s",
+                         id, jstr(rj, "cache"), elapsed, problem[0] ? ": " : " (no stack in it yet)", problem);
+        log_notice("%s", message);
+        if (m->done)
+                m->done(&(struct capture_result) {
+                                .id = id,
+                                .cache = jstr(rj, "cache"),
+                                .slabinfo_name = jstr(rj, "cache"),
+                                .dir = dir,
+                                .method = methods[0] ? methods : "none",
+                                .stop_reason = CAPTURE_INTERRUPTED_REASON,
+                                .lost_events = juint(rj, "lost_events"),
+                                .events = juint(rj, "events"),
+                                .top_stack = jstr(rj, "top_stack"),
+                                .top_outstanding = juint(top, "outstanding"),
+                                .suspect = jstr(rj, "suspect"),
+                                .confidence = jstr(att, "confidence"),
+                                .leak_group = "",
+                                .top_call_site = "",
+                                .bundle_error_path = "",
+                                .message = message,
+                                .interrupted = true,
+                        },
+                        m->userdata);
+}
+
 /* ---- public API ----------------------------------------------------------- */
 
 int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
@@ -618,6 +741,10 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_do
         if (kchange_recover(m->config.paths.state_dir, m->config.paths.sys, m->config.paths.tracefs,
                             m->probe.tracefs_mounted ? m->probe.tracefs_dir : NULL) > 0)
                 (void) probe_run(&m->config, &m->probe);
+        r = bundle_recover_interrupted(m->config.paths.state_dir, on_recovered, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot look for interrupted captures under %s/%s", m->config.paths.state_dir,
+                                  BUNDLE_DIR);
         r = bundle_cleanup_stale(m->config.paths.state_dir);
         if (r > 0)
                 log_notice("Removed %d half-written capture bundle(s) under %s/%s", r, m->config.paths.state_dir,

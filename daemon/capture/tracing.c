@@ -198,6 +198,21 @@ void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret
         *ret_lost = st.lost_events;
 }
 
+int tracing_snapshot(struct tracing *t, size_t max_stacks, struct report *rep) {
+        struct pairing_result *res = NULL;
+        int r;
+
+        if (!t || !t->tracer)
+                return 0;
+        r = tracer_snapshot(t->tracer, max_stacks, &res);
+        if (r < 0)
+                return r;
+        report_add_pairing(rep, res);
+        pairing_result_free(res);
+        rep->attribution.settle_usec = t->settle_usec;
+        return 0;
+}
+
 static void stop_tracer(struct tracing *t, struct report *rep) {
         struct pairing_result *res = NULL;
         struct tracer_stats st;

@@ -202,6 +202,7 @@ int report_summary_json(const struct report *r, json_object **ret) {
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "cache", json_object_new_string(r->cache));
+        json_object_object_add(o, "status", json_object_new_string(r->interrupted ? "interrupted" : "complete"));
         json_object_object_add(o, "start_usec", json_object_new_uint64(r->start_realtime_usec));
         json_object_object_add(o, "method", json_object_new_string(report_join_methods(r, methods, sizeof methods)));
         json_object_object_add(o, "stop_reason", json_object_new_string(r->stop_reason));

@@ -31,6 +31,43 @@ void report_strv_done(struct report_strv *v) {
         v->n = 0;
 }
 
+static int strv_copy(struct report_strv *dst, const struct report_strv *src) {
+        for (size_t i = 0; i < src->n; i++) {
+                int r = report_strv_add(dst, src->v[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int report_new_header_copy(const struct report *src, struct report **ret) {
+        struct report *r;
+        int k;
+
+        k = report_new(&r);
+        if (k < 0)
+                return k;
+        *r = *src;
+        /* Nothing owned is shared: what the header owns is copied below,
+         * the rest starts empty. */
+        r->aliases = r->methods = r->advice = r->warnings = r->leak_group_members = (struct report_strv) {};
+        r->attribution.notes = (struct report_strv) {};
+        r->paths = NULL;
+        r->n_paths = 0;
+        r->call_sites = NULL;
+        r->n_call_sites = r->call_sites_allocated = 0;
+        r->stacks = NULL;
+        r->n_stacks = r->stacks_allocated = 0;
+        if ((k = strv_copy(&r->aliases, &src->aliases)) < 0 || (k = strv_copy(&r->methods, &src->methods)) < 0 ||
+            (k = strv_copy(&r->advice, &src->advice)) < 0 || (k = strv_copy(&r->warnings, &src->warnings)) < 0 ||
+            (k = strv_copy(&r->leak_group_members, &src->leak_group_members)) < 0) {
+                report_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
 void report_free(struct report *r) {
         if (!r)
                 return;
@@ -389,6 +426,7 @@ int report_to_json(const struct report *r, json_object **ret) {
                 return -ENOMEM;
         jadd(o, "format_version", json_object_new_int(REPORT_FORMAT_VERSION), &ok);
         jadd(o, "id", json_object_new_string(r->id), &ok);
+        jadd(o, "status", json_object_new_string(r->interrupted ? "interrupted" : "complete"), &ok);
         jadd(o, "cache", json_object_new_string(r->cache), &ok);
         jadd(o, "aliases", jstrv(&r->aliases, &ok), &ok);
         jadd(o, "kernel", json_object_new_string(r->kernel), &ok);
@@ -579,7 +617,12 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 return -ENOMEM;
 
         format_time(r->start_realtime_usec, when, sizeof when);
-        fprintf(f, "slabwatch capture %s\n\n", r->id);
+        fprintf(f, "slabwatch capture %s\n", r->id);
+        if (r->interrupted)
+                fprintf(f, "%-12sinterrupted: the daemon stopped before this capture finished; this is its\n"
+                           "%-12slast checkpoint, %.1f s in (the kernel was restored at the next start)\n",
+                        "status:", "", (double) r->duration_usec / 1e6);
+        fputc('\n', f);
         text_attribution(f, r);
         fprintf(f, "%-12s%s\n", "cache:", r->cache);
         if (r->leak_group[0]) {

@@ -134,6 +134,8 @@ struct report {
         uint64_t start_realtime_usec;
         uint64_t duration_usec;
         char stop_reason[REPORT_TEXT_MAX]; /* "duration", "SIGTERM", "cache vanished", ... */
+        bool interrupted;               /* a checkpoint of a capture the daemon did not finish:
+                                         * report.json's status "interrupted", else "complete" */
         uint64_t events;                /* trace events consumed */
         uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
         uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
@@ -162,6 +164,12 @@ struct report {
 
 /* A zeroed report; report_free() it. -ENOMEM. */
 int report_new(struct report **ret);
+
+/* A new report holding a copy of @src's header: ids, trigger, methods,
+ * counters, leak group, advice and warnings, the cache samples of the
+ * ledger; no stacks, call sites, paths or notes (a checkpoint adds those
+ * and assembles it). -ENOMEM. */
+int report_new_header_copy(const struct report *src, struct report **ret);
 
 /* Free @r and everything it owns; NULL is a no-op. */
 void report_free(struct report *r);

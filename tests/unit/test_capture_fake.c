@@ -40,6 +40,8 @@ struct seen {
         char warnings[8192];
         int64_t top_delta;
         bool stop_loop;
+        bool interrupted;
+        unsigned interrupted_calls;
 };
 
 static char *root;
@@ -106,6 +108,13 @@ static void on_done(const struct capture_result *r, void *userdata) {
         snprintf(s->message, sizeof s->message, "%s", r->message);
         snprintf(s->bundle_error_path, sizeof s->bundle_error_path, "%s", r->bundle_error_path);
         s->top_outstanding = r->top_outstanding;
+        s->interrupted = r->interrupted;
+        if (r->interrupted) {
+                /* Finished from a checkpoint at start: no report in memory. */
+                ck_assert_ptr_null(rep);
+                s->interrupted_calls++;
+                return;
+        }
         s->n_call_sites = rep->n_call_sites;
         s->n_stacks = rep->n_stacks;
         s->n_warnings = rep->warnings.n;
@@ -909,6 +918,200 @@ START_TEST(test_restart_after_kill) {
 }
 END_TEST
 
+static void break_cb(struct ev_loop *l, ev_timer *w, int revents) {
+        (void) w;
+        (void) revents;
+        ev_break(l, EVBREAK_ALL);
+}
+
+/* Run the loop for @seconds. */
+static void run_for(double seconds) {
+        ev_timer t;
+        ev_timer_init(&t, break_cb, seconds, 0.);
+        ev_timer_start(loop, &t);
+        ev_run(loop, 0);
+        ev_timer_stop(loop, &t);
+}
+
+static json_object *load_rel_json(const char *rel) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        json_object *o = json_object_from_file(path);
+        ck_assert_msg(o != NULL, "%s does not parse", path);
+        return o;
+}
+
+static const char *jget_str(json_object *o, const char *key) {
+        json_object *v;
+        ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\"", key);
+        return json_object_get_string(v);
+}
+
+/* A running capture checkpoints into its temporary directory (marked
+ * interrupted, nothing visible as a bundle); a normal finish replaces the
+ * checkpoint; a checkpoint left by a kill is finished at the next start as
+ * an interrupted bundle, with the capture alert. */
+START_TEST(test_checkpoint_recovered) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        json_object *o, *list, *v;
+        char tmp_rel[1024], cmd[16384], id[256];
+
+        make_61_tree();
+        config_for_root(&c);
+        c.capture.duration_usec = 60ULL * 1000000ULL;
+        c.capture.checkpoint_usec = 100000;
+        m = new_manager(&c, &s);
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8k", &why), 0);
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "running", &v));
+        snprintf(id, sizeof id, "%s", jget_str(json_object_array_get_idx(v, 0), "id"));
+        json_object_put(list);
+        put("sys/kernel/debug/slab/kmalloc-8k/alloc_traces", alloc_traces_later);
+        run_for(0.5);
+        ck_assert_uint_eq(s.calls, 0);
+
+        snprintf(tmp_rel, sizeof tmp_rel, "state/captures/.tmp-%s", id);
+        char tmp_abs[4096];
+        snprintf(tmp_abs, sizeof tmp_abs, "%s/%s", root, tmp_rel);
+        ck_assert(bundle_has(tmp_abs, "checkpoint.json"));
+        ck_assert(bundle_has(tmp_abs, "report.txt"));
+        ck_assert(bundle_has(tmp_abs, "stacks.folded"));
+        ck_assert(bundle_has(tmp_abs, "kmalloc-8k.alloc_traces.first"));
+        ck_assert(!bundle_has(tmp_abs, "report.json.part"));
+        char rel[2048];
+        snprintf(rel, sizeof rel, "%s/report.json", tmp_rel);
+        o = load_rel_json(rel);
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "stop_reason"), "interrupted");
+        json_object_put(o);
+        /* Not a bundle yet. */
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "bundles", &v));
+        ck_assert_int_eq(json_object_array_length(v), 0);
+        json_object_put(list);
+
+        /* What a kill -9 would leave: keep a copy, then let this one finish. */
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/kept'", tmp_abs, root);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(capture_manager_disarm(m, "kmalloc-8k"), 0);
+        ck_assert_uint_eq(s.calls, 1);
+        ck_assert(!s.interrupted);
+        ck_assert(!bundle_has(tmp_abs, "checkpoint.json"));
+        o = NULL;
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &o), 0);
+        ck_assert_str_eq(jget_str(o, "status"), "complete");
+        json_object_put(o);
+        capture_manager_free(m);
+
+        /* The killed daemon's state: no finished bundle, its checkpoint. */
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/state/captures/%s' && mv '%s/kept' '%s'", root, id, root, tmp_abs);
+        ck_assert_int_eq(system(cmd), 0);
+        memset(&s, 0, sizeof s);
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 1);
+        ck_assert(s.interrupted);
+        ck_assert_str_eq(s.id, id);
+        ck_assert_str_eq(s.stop_reason, "interrupted");
+        ck_assert_str_eq(s.slabinfo_name, "kmalloc-8k");
+        ck_assert_ptr_nonnull(strstr(s.message, "was interrupted"));
+        ck_assert(!bundle_has(tmp_abs, "report.json"));
+        ck_assert(!bundle_has(s.dir, "checkpoint.json"));
+        ck_assert(bundle_has(s.dir, "report.html"));
+        o = NULL;
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, id, &o), 0);
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        json_object_put(o);
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "bundles", &v));
+        ck_assert_int_eq(json_object_array_length(v), 1);
+        ck_assert_str_eq(jget_str(json_object_array_get_idx(v, 0), "status"), "interrupted");
+        json_object_put(list);
+        capture_manager_free(m);
+        /* Finished once: a second start finds nothing to recover. */
+        memset(&s, 0, sizeof s);
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 0);
+        capture_manager_free(m);
+}
+END_TEST
+
+/* Crafted leftovers: a checkpoint whose report.json was cut short (and a
+ * leftover .part), one whose marker is garbage and whose id is taken by a
+ * finished bundle, a half-written bundle without a marker. Each checkpoint
+ * is finished as interrupted with what is readable; the finished bundle is
+ * not touched; nothing crashes. */
+START_TEST(test_recover_corrupt_checkpoint) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        json_object *o;
+        const char *a = "state/captures/.tmp-20250101T000000Z-kmalloc-8k";
+        const char *b = "state/captures/.tmp-20250102T000000Z-kmalloc-8k";
+        const char *done = "state/captures/20250102T000000Z-kmalloc-8k";
+        char rel[1024], abs_dir[4096];
+
+        make_61_tree();
+        config_for_root(&c);
+        snprintf(rel, sizeof rel, "%s/checkpoint.json", a);
+        put(rel, "{\"id\": \"20250101T000000Z-kmalloc-8k\", \"cache\": \"kmalloc-8k\", \"elapsed_s\": 12.0}");
+        snprintf(rel, sizeof rel, "%s/report.json", a);
+        put(rel, "{\"id\": \"20250101T000000Z-kmalloc-8k\", \"status\": \"interr");
+        snprintf(rel, sizeof rel, "%s/report.json.part", a);
+        put(rel, "{");
+        snprintf(rel, sizeof rel, "%s/report.txt", a);
+        put(rel, "slabwatch capture 20250101T000000Z-kmalloc-8k\nstacks: __alloc_skb 40 outstanding\n");
+        snprintf(rel, sizeof rel, "%s/stacks.folded", a);
+        put(rel, "__alloc_skb;leaky_fn 40\n");
+
+        snprintf(rel, sizeof rel, "%s/checkpoint.json", b);
+        put(rel, "\xff\xfe{");
+        snprintf(rel, sizeof rel, "%s/report.json", b);
+        put(rel, "{\"id\": \"20250102T000000Z-kmalloc-8k\", \"status\": \"interrupted\", \"cache\": \"kmalloc-8k\", "
+                 "\"suspect\": \"leaky_fn\", \"stacks\": [{\"outstanding\": 40}]}");
+        snprintf(rel, sizeof rel, "%s/report.json", done);
+        put(rel, "{\"finished\": true}");
+        put("state/captures/.tmp-20250103T000000Z-kmalloc-8k/report.txt", "half");
+
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 2);
+        ck_assert_uint_eq(s.interrupted_calls, 2);
+
+        /* The cut checkpoint: kept aside, a stand-in says so. */
+        snprintf(abs_dir, sizeof abs_dir, "%s/state/captures/20250101T000000Z-kmalloc-8k", root);
+        ck_assert(bundle_has(abs_dir, "report.json.corrupt"));
+        ck_assert(bundle_has(abs_dir, "stacks.folded"));
+        ck_assert(!bundle_has(abs_dir, "report.json.part"));
+        ck_assert(!bundle_has(abs_dir, "checkpoint.json"));
+        o = load_rel_json("state/captures/20250101T000000Z-kmalloc-8k/report.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "cache"), "kmalloc-8k");
+        ck_assert_ptr_nonnull(strstr(jget_str(o, "checkpoint_error"), "could not be read"));
+        json_object_put(o);
+        o = load_rel_json("state/captures/20250101T000000Z-kmalloc-8k/summary.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        json_object_put(o);
+        ck_assert_ptr_nonnull(strstr(read_rel("state/captures/20250101T000000Z-kmalloc-8k/report.txt"),
+                                     "status:     interrupted"));
+
+        /* The garbage marker: still finished, under the next free id. */
+        o = load_rel_json("state/captures/20250102T000000Z-kmalloc-8k-2/report.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "suspect"), "leaky_fn");
+        json_object_put(o);
+        ck_assert_str_eq(read_rel("state/captures/20250102T000000Z-kmalloc-8k/report.json"), "{\"finished\": true}");
+        ck_assert_str_eq(s.suspect, "leaky_fn");
+        ck_assert_uint_eq(s.top_outstanding, 40);
+
+        /* No marker: a half-written bundle, removed as before. */
+        snprintf(abs_dir, sizeof abs_dir, "%s/state/captures/.tmp-20250103T000000Z-kmalloc-8k", root);
+        ck_assert(!bundle_has(abs_dir, "report.txt"));
+        capture_manager_free(m);
+}
+END_TEST
+
 static Suite *capture_suite(void) {
         Suite *s = suite_create("capture_fake");
         TCase *tc = tcase_create("core");
@@ -931,6 +1134,8 @@ static Suite *capture_suite(void) {
         tcase_add_test(tc, test_state_full);
         tcase_add_test(tc, test_state_eacces);
         tcase_add_test(tc, test_restart_after_kill);
+        tcase_add_test(tc, test_checkpoint_recovered);
+        tcase_add_test(tc, test_recover_corrupt_checkpoint);
         suite_add_tcase(s, tc);
         return s;
 }
