@@ -682,14 +682,14 @@ static void on_recovered(const char *id, const char *dir, json_object *rj, const
                 elapsed = json_object_get_double(v);
         if (jstr(rj, "suspect")[0])
                 snprintf(message, sizeof message,
-                         "Capture %s of %s was interrupted (the daemon stopped %.1f s in); its last checkpoint is "
-                         "kept: %" PRIu64 " objects outstanding from %s%s%s",
+                         "Capture %s of %s was interrupted (the daemon stopped before its end); its last "
+                         "checkpoint, %.1f s in, is kept: %" PRIu64 " objects outstanding from %s%s%s",
                          id, jstr(rj, "cache"), elapsed, juint(top, "outstanding"), jstr(rj, "suspect"),
                          problem[0] ? "; " : "", problem);
         else
                 snprintf(message, sizeof message,
-                         "Capture %s of %s was interrupted (the daemon stopped %.1f s in); its last checkpoint is "
-                         "kept%s%s",
+                         "Capture %s of %s was interrupted (the daemon stopped before its end); its last "
+                         "checkpoint, %.1f s in, is kept%s%s",
                          id, jstr(rj, "cache"), elapsed, problem[0] ? ": " : " (no stack in it yet)", problem);
         log_notice("%s", message);
         if (m->done)
