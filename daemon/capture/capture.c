@@ -288,6 +288,11 @@ static void capture_checkpoint(struct capture *cap) {
                 error_path[0] = '\0';
                 r = bundle_checkpoint(m->config.paths.state_dir, ck, &files, error_path, sizeof error_path);
         }
+        if (r == 0)
+                log_debug("Checkpoint of the capture of %s: %zu stacks listed, %" PRIu64 " objects outstanding, "
+                          "%.1f ms",
+                          cap->key, ck->n_stacks, ck->n_stacks ? ck->stacks[0].outstanding : 0,
+                          (double) (now_usec(CLOCK_MONOTONIC) - now) / 1e3);
         if (r < 0 && !cap->checkpoint_failed)
                 log_warning_errno(r, "Cannot checkpoint the capture of %s%s%s (it goes on; a kill would lose it)",
                                   cap->key, r != -ENOMEM && error_path[0] ? " at " : "",

@@ -51,7 +51,7 @@ PY
         return 1
 }
 
-"$SLABWATCHD" -c "$TEST_TMP/slabwatch.yaml" 2> >(tee "$TEST_TMP/d1.log" >&2) &
+"$SLABWATCHD" ${SLABWATCHD_VERBOSE:-} -c "$TEST_TMP/slabwatch.yaml" 2> >(tee "$TEST_TMP/d1.log" >&2) &
 daemon=$!
 TEST_PIDS+=("$daemon")
 spawn "$PROGS/leaker" --kind udp --mode leak --rate 40 --count 4000 --duration 120
