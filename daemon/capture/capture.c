@@ -872,7 +872,20 @@ int capture_manager_stop_all(struct capture_manager *m, const char *reason) {
         /* Nothing queued starts while everything stops; the queue stays. */
         m->stopping = true;
         while (m->captures) {
-                capture_finish(m->captures, reason ? reason : "stopped");
+                struct capture *cap = m->captures;
+                uint64_t ran = now_usec(CLOCK_MONOTONIC) - cap->start_mono_usec;
+                /* The bundle says it was cut short, and why. */
+                if (!cap->finishing)
+                        (void) report_strv_addf(&cap->report->warnings,
+                                                "the capture was cut short (%s) after %.1f s of its %.1f s window%s: "
+                                                "its counts cover only that time",
+                                                reason && strcmp(reason, CAPTURE_RELOAD_REASON) == 0
+                                                        ? "a configuration reload changed the paths or capture "
+                                                          "settings"
+                                                        : reason ? reason : "stopped",
+                                                (double) ran / 1e6, (double) cap->duration_usec / 1e6,
+                                                cap->draining ? " and into its drain" : "");
+                capture_finish(cap, reason ? reason : "stopped");
                 n++;
         }
         m->stopping = false;

@@ -51,6 +51,8 @@
 #define CAPTURE_QUEUE_MAX 32
 /* Stacks a checkpoint keeps, the most outstanding (its totals count all). */
 #define CAPTURE_CHECKPOINT_STACKS 256
+/* The stop reason of captures a reload stops (it changed their settings). */
+#define CAPTURE_RELOAD_REASON "reload"
 /* The stop reason of a capture finished from its checkpoint. */
 #define CAPTURE_INTERRUPTED_REASON "interrupted"
 /* Returned by capture_manager_trip() while the cache cools down. */

@@ -79,8 +79,20 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
 
         r = tracer_start(&o, &t);
         if (r < 0) {
+                char name[TRACER_INSTANCE_NAME_MAX + 1];
                 (void) report_strv_addf(&rep->warnings, "tracing: cannot trace %s through tracefs at %s: %s",
                                         o.cache_name, o.tracefs_dir, strerror(-r));
+                /* The kernel offers the method: say what is in its way, not
+                 * what a reboot would give. */
+                if (r == -EBUSY && tracer_instance_name_for(o.cache_name, name, sizeof name) >= 0)
+                        snprintf(rep->method_error, sizeof rep->method_error,
+                                 "the tracefs instance %.200s/instances/%s exists already: another slabwatchd or "
+                                 "tracing tool is using it; stop that, or rmdir it if nothing is",
+                                 o.tracefs_dir, name);
+                else
+                        snprintf(rep->method_error, sizeof rep->method_error,
+                                 "tracing %.128s through tracefs at %.200s failed: %s", o.cache_name, o.tracefs_dir,
+                                 strerror(-r));
                 return NULL;
         }
         (void) report_strv_add(&rep->methods, "tracefs");

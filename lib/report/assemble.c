@@ -163,7 +163,9 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
         }
         snprintf(o->confidence, sizeof o->confidence, "%s", report_confidence_name(r->attribution.confidence));
 
-        if (capture_error < 0)
+        if (capture_error < 0 && r->method_error[0])
+                snprintf(o->message, sizeof o->message, "No capture of %s could start: %s", cache, r->method_error);
+        else if (capture_error < 0)
                 snprintf(o->message, sizeof o->message, "No capture of %s is possible on this kernel%s%s", cache,
                          r->advice.n ? ": " : "", r->advice.n ? r->advice.v[0] : "");
         else if (r->attribution.growth_stopped)

@@ -445,6 +445,8 @@ int report_to_json(const struct report *r, json_object **ret) {
 
         jadd(o, "methods", jstrv(&r->methods, &ok), &ok);
         jadd(o, "trace_filter", json_object_new_string(r->trace_filter), &ok);
+        if (r->method_error[0])
+                jadd(o, "method_error", json_object_new_string(r->method_error), &ok);
         format_time(r->start_realtime_usec, when, sizeof when);
         jadd(o, "start", json_object_new_string(when), &ok);
         jadd(o, "start_usec", json_object_new_uint64(r->start_realtime_usec), &ok);
@@ -641,6 +643,8 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         text_strv_line(f, "methods:", &r->methods);
         if (r->trace_filter[0])
                 fprintf(f, "%-12s%s\n", "filter:", r->trace_filter);
+        if (r->method_error[0])
+                fprintf(f, "%-12s%s\n", "not traced:", r->method_error);
         fprintf(f, "%-12s%s, ran %.1f s, stopped by %s\n", "started:", when, (double) r->duration_usec / 1e6,
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",

@@ -130,6 +130,7 @@ struct report {
         struct report_strv aliases;     /* every name of the merge group / class */
         struct report_strv methods;     /* "tracefs", "kmsg-trace", "sysfs alloc_calls", ... */
         char trace_filter[REPORT_TEXT_MAX]; /* how the events were narrowed to the cache, "" */
+        char method_error[REPORT_TEXT_MAX]; /* why a method the kernel offers could not start, "" */
         struct report_trigger trigger;
         uint64_t start_realtime_usec;
         uint64_t duration_usec;

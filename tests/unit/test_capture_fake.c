@@ -1112,6 +1112,98 @@ START_TEST(test_recover_corrupt_checkpoint) {
 }
 END_TEST
 
+/* The formats a 6.18 tracefs shows, enough for the tracer to get as far
+ * as creating its instance. */
+#define COMMON_FIELDS                                                                                          \
+        "format:\n"                                                                                            \
+        "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"                                 \
+        "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"                                 \
+        "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"                         \
+        "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+
+static void make_618_tracefs_tree(void) {
+        put("proc/sys/kernel/osrelease", "6.18.0\n");
+        put("proc/slabinfo", "slabinfo - version: 2.1\n"
+                             "UDP                  540    540   1152   28    8 : tunables    0    0    0 : slabdata     20     "
+                             "20      0\n");
+        put("sys/kernel/slab/UDP/store_user", "0\n");
+        put("sys/kernel/slab/UDP/slab_size", "1152\n");
+        put("sys/kernel/slab/UDP/object_size", "1152\n");
+        put("sys/kernel/slab/UDP/trace", "0\n");
+        put("sys/kernel/tracing/events/header_page",
+            "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+            "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+            "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
+            "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_alloc/format",
+            "name: kmem_cache_alloc\nID: 659\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
+            "\tfield:size_t bytes_req;\toffset:32;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_alloc;\toffset:40;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_free/format",
+            "name: kmem_cache_free\nID: 656\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n");
+        put("sys/kernel/tracing/events/kmem/kmalloc/format",
+            "name: kmalloc\nID: 658\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_req;\toffset:24;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_alloc;\toffset:32;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p\", REC->ptr\n");
+        put("sys/kernel/tracing/events/kmem/kfree/format",
+            "name: kfree\nID: 657\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p\", REC->ptr\n");
+        put("sys/kernel/tracing/events/ftrace/kernel_stack/format",
+            "name: kernel_stack\nID: 4\n" COMMON_FIELDS "\tfield:int size;\toffset:8;\tsize:4;\tsigned:1;\n"
+            "\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n"
+            "\nprint fmt: \"%ps\", (void *)REC->caller[0]\n");
+        put("sys/kernel/tracing/options/stacktrace", "0\n");
+        put("sys/kernel/tracing/events/kmem/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_alloc/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_free/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmalloc/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kfree/enable", "0\n");
+        put("proc/kallsyms", "ffffffff81000000 T _stext\nffffffff81001000 T kmem_cache_alloc_noprof\n");
+        put("dev/kmsg", "");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/sys/kernel/tracing/instances", root);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+/* The tracer's instance exists already (another daemon tracing the cache):
+ * the alert names the instance, not a boot option. */
+START_TEST(test_tracefs_instance_busy) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        char path[4096];
+
+        make_618_tracefs_tree();
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        /* After the start, whose recovery removes stale instances. */
+        snprintf(path, sizeof path, "%s/sys/kernel/tracing/instances/slabwatch-UDP", root);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        ck_assert_int_eq(capture_manager_trip(m, "UDP", &why), 0);
+        run_until_done(&s, 1);
+        ck_assert_int_eq(s.error, -EOPNOTSUPP);
+        ck_assert_msg(strstr(s.message, "instances/slabwatch-UDP exists already") != NULL, "%s", s.message);
+        ck_assert_msg(strstr(s.message, "slab_debug") == NULL, "%s", s.message);
+        ck_assert_ptr_nonnull(strstr(s.warnings, "Device or resource busy"));
+        capture_manager_free(m);
+        ck_assert_int_eq(rmdir(path), 0);
+}
+END_TEST
+
 static Suite *capture_suite(void) {
         Suite *s = suite_create("capture_fake");
         TCase *tc = tcase_create("core");
@@ -1136,6 +1228,7 @@ static Suite *capture_suite(void) {
         tcase_add_test(tc, test_restart_after_kill);
         tcase_add_test(tc, test_checkpoint_recovered);
         tcase_add_test(tc, test_recover_corrupt_checkpoint);
+        tcase_add_test(tc, test_tracefs_instance_busy);
         suite_add_tcase(s, tc);
         return s;
 }
