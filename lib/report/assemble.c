@@ -168,7 +168,7 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
         else if (capture_error < 0)
                 snprintf(o->message, sizeof o->message, "No capture of %s is possible on this kernel%s%s", cache,
                          r->advice.n ? ": " : "", r->advice.n ? r->advice.v[0] : "");
-        else if (r->attribution.growth_stopped)
+        else if (r->attribution.growth_stopped || r->attribution.loss_ambiguous)
                 snprintf(o->message, sizeof o->message, "Capture of %s: %s", cache, r->attribution.verdict);
         else if (r->n_stacks > 0 && o->suspect[0])
                 snprintf(o->message, sizeof o->message,

@@ -410,6 +410,8 @@ static json_object *json_attribution(const struct report_attribution *a, bool *o
         jadd(o, "settle_s", json_object_new_double((double) a->settle_usec / 1e6), ok);
         jadd(o, "top_settled", json_object_new_uint64(a->top_settled), ok);
         jadd(o, "growth_stopped", json_object_new_boolean(a->growth_stopped), ok);
+        jadd(o, "top_margin", json_object_new_uint64(a->top_margin), ok);
+        jadd(o, "loss_ambiguous", json_object_new_boolean(a->loss_ambiguous), ok);
         jadd(o, "confidence", json_object_new_string(report_confidence_name(a->confidence)), ok);
         jadd(o, "verdict", json_object_new_string(a->verdict), ok);
         jadd(o, "notes", jstrv(&a->notes, ok), ok);
@@ -460,6 +462,12 @@ int report_to_json(const struct report *r, json_object **ret) {
                 jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
 
         jadd(o, "attribution", json_attribution(&r->attribution, &ok), &ok);
+        const char *unreliable[8];
+        size_t n_unreliable = report_unreliable_figures(r, unreliable, 8);
+        json_object *ua = json_object_new_array();
+        for (size_t i = 0; ua && i < n_unreliable; i++)
+                json_object_array_add(ua, json_object_new_string(unreliable[i]));
+        jadd(o, "unreliable", ua, &ok);
         if (r->culprit[0]) {
                 json_object *cu = json_object_new_object();
                 if (cu) {
@@ -649,7 +657,11 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",
                 "events:", r->events, r->lost_events, r->unmatched_frees);
-        if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
+        if (r->n_stacks > 0 && r->attribution.loss_ambiguous)
+                fprintf(f, "%-12snone named: %" PRIu64 " events were lost, no fewer than the %" PRIu64
+                           " objects that set the top stack apart\n",
+                        "suspect:", r->lost_events, r->attribution.top_margin);
+        else if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
                 fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding, %" PRIu64 " settled, confidence %s)\n",
                         "suspect:", report_named_suspect(r, suspect, sizeof suspect), r->stacks[0].outstanding,
                         r->stacks[0].settled, report_confidence_name(r->stacks[0].confidence));
@@ -658,9 +670,16 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         }
         else if (r->n_stacks > 0)
                 fprintf(f, "%-12snone named: the growth had stopped before the capture\n", "suspect:");
-        if (r->lost_events > 0)
+        if (r->lost_events > 0) {
+                const char *unreliable[8];
+                size_t n = report_unreliable_figures(r, unreliable, 8);
                 fprintf(f, "\nWARNING: %" PRIu64 " events were lost; outstanding counts below may include "
                         "objects whose free was not seen.\n", r->lost_events);
+                fprintf(f, "%-12s", "unreliable:");
+                for (size_t i = 0; i < n; i++)
+                        fprintf(f, "%s%s", i ? ", " : "", unreliable[i]);
+                fputs(" (marked ~ below); allocs and frees are exact counts of what was traced\n", f);
+        }
         if (r->truncated)
                 fprintf(f, "\nWARNING: aggregation was cut short: %s\n", r->truncated_reason);
 
@@ -691,12 +710,14 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         }
 
         fprintf(f, "\nStacks (%zu distinct, most outstanding first, none omitted):\n", r->n_stacks);
+        /* Under loss the figures a lost free can inflate carry a "~". */
+        const char *lossy = r->lost_events > 0 ? "~" : "";
         for (size_t i = 0; i < r->n_stacks; i++) {
                 const struct report_stack *s = &r->stacks[i];
-                fprintf(f, "\n#%zu  outstanding %" PRIu64 "  settled %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
-                        "  bytes %" PRIu64 "  oldest %.1f s  confidence %s\n",
-                        i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
-                        report_confidence_name(s->confidence));
+                fprintf(f, "\n#%zu  outstanding %s%" PRIu64 "  settled %s%" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                        "  bytes %s%" PRIu64 "  oldest %s%.1f s  confidence %s\n",
+                        i + 1, lossy, s->outstanding, lossy, s->settled, s->allocs, s->frees, lossy, s->bytes, lossy,
+                        s->oldest_age_s, report_confidence_name(s->confidence));
                 for (size_t j = 0; j < s->frames.n; j++)
                         fprintf(f, "    %s%s\n", s->frames.v[j],
                                 i == 0 && r->culprit[0] && j == r->culprit_frame ? "   <== culprit" : "");

@@ -118,6 +118,9 @@ struct report_attribution {
         uint64_t settle_usec;           /* younger outstanding objects are no evidence */
         uint64_t top_settled;           /* the top stack's outstanding objects older than that */
         bool growth_stopped;            /* the cache had stopped growing before the capture */
+        uint64_t top_margin;            /* outstanding objects of the top stack above the next one's */
+        bool loss_ambiguous;            /* lost_events >= top_margin: the loss alone could have made
+                                         * the ranking, so no suspect or culprit is named */
         enum report_confidence confidence; /* of the top stack */
         char verdict[REPORT_TEXT_MAX];  /* one sentence: how far to trust the ranking */
         struct report_strv notes;       /* the likely reasons, one line each */
@@ -229,6 +232,12 @@ const char *report_named_suspect(const struct report *r, char *buf, size_t size)
 
 /* "high", "medium", "low". */
 const char *report_confidence_name(enum report_confidence c);
+
+/* Figures of @r that lost events make unreliable (a lost free leaves a
+ * phantom outstanding object; a lost allocation hides one): their JSON
+ * names, into @names, at most @max. 0 when nothing was lost. The counts of
+ * allocations and frees a stack shows stay exact: each is one traced. */
+size_t report_unreliable_figures(const struct report *r, const char **names, size_t max);
 
 /* Compute the attribution ledger of ranked @r from its counters and cache
  * samples: cache_delta, traced_net, explained, whether growth had stopped
