@@ -596,6 +596,18 @@ static int add_blob(struct bundle *b, const char *name, const struct bundle_blob
         return blob->len > 0 && blob->data ? bundle_add(b, name, blob->data, blob->len) : 0;
 }
 
+/* A file that does not change while the capture runs (the history up to
+ * the trip, the first snapshots): a checkpoint writes it once. */
+static bool written_already(const struct bundle *b, const char *name, size_t len) {
+        struct stat st;
+        return b->checkpoint && fstatat(b->tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+               (uint64_t) st.st_size == len;
+}
+
+static int add_blob_once(struct bundle *b, const char *name, const struct bundle_blob *blob) {
+        return written_already(b, name, blob->len) ? 0 : add_blob(b, name, blob);
+}
+
 /* report.html and stacks.folded. */
 static int add_rendering(struct bundle *b, const struct report *rep, const struct bundle_blob *history) {
         char *text = NULL;
@@ -627,7 +639,8 @@ static int add_callsite_files(struct bundle *b, const struct bundle_capture *in)
                 bundle_make_id(s->cache, 0, base, sizeof base);
                 if (s->first_raw) {
                         snprintf(name, sizeof name, "%s.%s.first", safe, s->file);
-                        r = bundle_add(b, name, s->first_raw, s->first_len);
+                        if (!written_already(b, name, s->first_len))
+                                r = bundle_add(b, name, s->first_raw, s->first_len);
                 }
                 if (r >= 0 && s->have_last && in->last_raw) {
                         snprintf(name, sizeof name, "%s.%s.last", safe, s->file);
@@ -684,13 +697,13 @@ static int write_files(struct bundle *b, const struct report *rep, const struct 
         if (r >= 0)
                 r = add_rendering(b, rep, &in->history);
         if (r >= 0)
-                r = add_blob(b, BUNDLE_HISTORY_CSV, &in->history);
+                r = add_blob_once(b, BUNDLE_HISTORY_CSV, &in->history);
         if (r >= 0 && in->callsites && in->callsites->csv)
                 r = bundle_add(b, BUNDLE_SERIES_CSV, in->callsites->csv, in->callsites->csv_len);
         if (r >= 0)
                 r = add_callsite_files(b, in);
         if (r >= 0)
-                r = add_blob(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
+                r = add_blob_once(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
         if (r >= 0)
                 r = add_blob(b, BUNDLE_ALLOCINFO_LAST, &in->allocinfo_last);
         if (r >= 0 && report_summary_json(rep, &summary) >= 0)

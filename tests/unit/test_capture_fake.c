@@ -955,9 +955,12 @@ START_TEST(test_checkpoint_recovered) {
         struct config c;
         struct seen s = {};
         struct capture_manager *m;
-        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        static const char history[] = "time,active_objs,num_slabs\n1.000,3200,800\n";
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100, .history_csv = history,
+                                       .history_csv_len = sizeof history - 1 };
         json_object *o, *list, *v;
         char tmp_rel[1024], cmd[16384], id[256];
+        struct stat hist1, hist2, rep1, rep2;
 
         make_61_tree();
         config_for_root(&c);
@@ -981,6 +984,18 @@ START_TEST(test_checkpoint_recovered) {
         ck_assert(bundle_has(tmp_abs, "stacks.folded"));
         ck_assert(bundle_has(tmp_abs, "kmalloc-8k.alloc_traces.first"));
         ck_assert(!bundle_has(tmp_abs, "report.json.part"));
+        /* What cannot change is written once; the report at every checkpoint. */
+        char hpath[8192], rpath[8192];
+        snprintf(hpath, sizeof hpath, "%s/history.csv", tmp_abs);
+        snprintf(rpath, sizeof rpath, "%s/report.json", tmp_abs);
+        ck_assert_int_eq(stat(hpath, &hist1), 0);
+        ck_assert_int_eq(stat(rpath, &rep1), 0);
+        run_for(0.3);
+        ck_assert_int_eq(stat(hpath, &hist2), 0);
+        ck_assert_int_eq(stat(rpath, &rep2), 0);
+        ck_assert_uint_eq(hist1.st_ino, hist2.st_ino);
+        ck_assert(rep2.st_mtim.tv_sec > rep1.st_mtim.tv_sec ||
+                  (rep2.st_mtim.tv_sec == rep1.st_mtim.tv_sec && rep2.st_mtim.tv_nsec > rep1.st_mtim.tv_nsec));
         char rel[2048];
         snprintf(rel, sizeof rel, "%s/report.json", tmp_rel);
         o = load_rel_json(rel);
