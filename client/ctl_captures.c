@@ -71,7 +71,8 @@ int ctl_cmd_captures(struct ctl *c, int argc, char **argv) {
                 bool interrupted = !live && strcmp(state, "interrupted") == 0;
                 const char *cells[] = { ctl_json_str(x, "id", "?"), ctl_json_str(x, "cache", "?"), state, started,
                                         ctl_json_str(x, "method", "-"), outstanding, ctl_json_str(x, "suspect", "-") };
-                const char *colors[] = { NULL, NULL, live || interrupted ? ctl_color_warn(c) : NULL, NULL, NULL, NULL, NULL };
+                const char *warn = live || interrupted ? ctl_color_warn(c) : NULL;
+                const char *colors[] = { NULL, NULL, warn, NULL, NULL, NULL, NULL };
                 if (ctl_table_add(t, cells, colors) < 0)
                         break;
         }

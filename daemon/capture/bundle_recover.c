@@ -118,7 +118,8 @@ static json_object *finish_report(int dfd, const char *dirpath, const char *id, 
 
         /* A listing reads summary.json; report.txt is what a person opens. */
         snprintf(path, sizeof path, "%s/" BUNDLE_SUMMARY_JSON, dirpath);
-        if (bundle_load_json(path, BUNDLE_REPORT_MAX, &summary) < 0 || !json_object_is_type(summary, json_type_object)) {
+        if (bundle_load_json(path, BUNDLE_REPORT_MAX, &summary) < 0 ||
+            !json_object_is_type(summary, json_type_object)) {
                 json_object_put(summary);
                 summary = json_object_new_object();
                 if (summary) {
