@@ -63,11 +63,16 @@ int ctl_cmd_captures(struct ctl *c, int argc, char **argv) {
                 if (live)
                         snprintf(state, sizeof state, "running %.0f/%.0fs", ctl_json_num(x, "elapsed_s", 0),
                                  ctl_json_num(x, "duration_s", 0));
+                else if (strcmp(ctl_json_str(x, "status", ""), "interrupted") == 0)
+                        /* Finished at a restart from the checkpoint a killed daemon left. */
+                        snprintf(state, sizeof state, "interrupted");
                 else
                         snprintf(state, sizeof state, "%s", ctl_json_str(x, "stop_reason", "done"));
+                bool interrupted = !live && strcmp(state, "interrupted") == 0;
                 const char *cells[] = { ctl_json_str(x, "id", "?"), ctl_json_str(x, "cache", "?"), state, started,
                                         ctl_json_str(x, "method", "-"), outstanding, ctl_json_str(x, "suspect", "-") };
-                const char *colors[] = { NULL, NULL, live ? ctl_color_warn(c) : NULL, NULL, NULL, NULL, NULL };
+                const char *warn = live || interrupted ? ctl_color_warn(c) : NULL;
+                const char *colors[] = { NULL, NULL, warn, NULL, NULL, NULL, NULL };
                 if (ctl_table_add(t, cells, colors) < 0)
                         break;
         }

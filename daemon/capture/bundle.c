@@ -1,4 +1,5 @@
 #include "capture/bundle.h"
+#include "capture/bundle_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,9 +18,6 @@
 
 /* Bundles hold kernel stacks and addresses: not for every local user. */
 #define BUNDLE_DIR_MODE 0750
-#define BUNDLE_FILE_MODE 0640
-/* A second bundle for the same cache in the same second gets "-2"... */
-#define BUNDLE_SUFFIX_MAX 100
 /* Bundles are flat; this bounds the recursive removal of anything else. */
 #define BUNDLE_RM_DEPTH_MAX 8
 /* summary.json is small; a larger one is ignored in listings. */
@@ -36,6 +34,7 @@ struct bundle {
         int captures_fd;
         int tmp_fd;
         bool committed;
+        bool checkpoint;                        /* files replaced in place; the directory stays */
 };
 
 const char *bundle_make_id(const char *cache, uint64_t realtime_usec, char *buf, size_t size) {
@@ -89,8 +88,7 @@ static void set_error_path(char *dst, size_t size, const char *dir, const char *
                 snprintf(dst, size, "%s", dir);
 }
 
-/* rm -rf of @name inside @dfd, bounded in depth, never following symlinks. */
-static int rm_rf_at(int dfd, const char *name, unsigned depth) {
+int bundle_rm_rf_at(int dfd, const char *name, unsigned depth) {
         struct dirent *de;
         struct stat st;
         DIR *d;
@@ -115,7 +113,7 @@ static int rm_rf_at(int dfd, const char *name, unsigned depth) {
                 int k;
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                k = rm_rf_at(fd, de->d_name, depth + 1);
+                k = bundle_rm_rf_at(fd, de->d_name, depth + 1);
                 if (k < 0 && r == 0)
                         r = k;
         }
@@ -131,7 +129,16 @@ static int mkdir_ok(const char *path) {
         return 0;
 }
 
-static int captures_dir(const char *state_dir, char *buf, size_t size) {
+bool bundle_is_checkpoint_at(int dfd, const char *name) {
+        char path[BUNDLE_ID_MAX + 8 + sizeof BUNDLE_CHECKPOINT_JSON + 1];
+        struct stat st;
+
+        if ((size_t) snprintf(path, sizeof path, "%s/" BUNDLE_CHECKPOINT_JSON, name) >= sizeof path)
+                return false;
+        return fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+int bundle_captures_dir(const char *state_dir, char *buf, size_t size) {
         return readfile_path(buf, size, state_dir, BUNDLE_DIR);
 }
 
@@ -146,7 +153,7 @@ int bundle_begin(const char *state_dir, const char *id, struct bundle **ret, cha
                 return -ENOMEM;
         b->captures_fd = b->tmp_fd = -1;
 
-        r = captures_dir(state_dir, b->captures, sizeof b->captures);
+        r = bundle_captures_dir(state_dir, b->captures, sizeof b->captures);
         if (r < 0) {
                 set_error_path(error_path, error_path_size, state_dir, NULL);
                 goto fail;
@@ -187,7 +194,7 @@ int bundle_begin(const char *state_dir, const char *id, struct bundle **ret, cha
         snprintf(b->final_path, sizeof b->final_path, "%s/%s", b->captures, b->id);
 
         /* A leftover of the same name is from a crash: it was never visible. */
-        (void) rm_rf_at(b->captures_fd, b->tmp_name, 0);
+        (void) bundle_rm_rf_at(b->captures_fd, b->tmp_name, 0);
         if (mkdirat(b->captures_fd, b->tmp_name, BUNDLE_DIR_MODE) < 0) {
                 r = -errno;
                 set_error_path(error_path, error_path_size, b->captures, b->tmp_name);
@@ -210,12 +217,18 @@ fail:
 }
 
 int bundle_add(struct bundle *b, const char *name, const void *data, size_t len) {
+        char part[BUNDLE_FILE_NAME_MAX + sizeof BUNDLE_PART_SUFFIX];
         const char *p = data;
         int fd, r = 0;
 
         if (!b || b->committed || !name_valid(name) || (len > 0 && !data))
                 return -EINVAL;
-        fd = openat(b->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, BUNDLE_FILE_MODE);
+        /* A checkpoint replaces its files while a kill may come at any
+         * time: each is written aside and renamed over the last one. */
+        snprintf(part, sizeof part, "%s%s", name, b->checkpoint ? BUNDLE_PART_SUFFIX : "");
+        fd = openat(b->tmp_fd, part,
+                    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (b->checkpoint ? O_TRUNC : O_EXCL),
+                    BUNDLE_FILE_MODE);
         if (fd < 0) {
                 r = -errno;
                 goto fail;
@@ -240,8 +253,12 @@ int bundle_add(struct bundle *b, const char *name, const void *data, size_t len)
                 r = -errno;
         if (close(fd) < 0 && r == 0 && errno != EINTR)
                 r = -errno;
+        if (r == 0 && b->checkpoint && renameat(b->tmp_fd, part, b->tmp_fd, name) < 0)
+                r = -errno;
         if (r == 0)
                 return 0;
+        if (b->checkpoint)
+                (void) unlinkat(b->tmp_fd, part, 0);
 fail:
         snprintf(b->error_path, sizeof b->error_path, "%s/%s/%s", b->captures, b->tmp_name, name);
         return r;
@@ -293,8 +310,8 @@ void bundle_free(struct bundle *b) {
                 return;
         if (b->tmp_fd >= 0)
                 close(b->tmp_fd);
-        if (!b->committed && b->captures_fd >= 0)
-                (void) rm_rf_at(b->captures_fd, b->tmp_name, 0);
+        if (!b->committed && !b->checkpoint && b->captures_fd >= 0)
+                (void) bundle_rm_rf_at(b->captures_fd, b->tmp_name, 0);
         if (b->captures_fd >= 0)
                 close(b->captures_fd);
         free(b);
@@ -347,7 +364,7 @@ static int list_entries(const char *state_dir, int *ret_fd, struct bundle_entry 
         DIR *d;
         int fd, dfd, r;
 
-        r = captures_dir(state_dir, captures, sizeof captures);
+        r = bundle_captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
         fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -401,7 +418,7 @@ int bundle_rotate(const char *state_dir, uint64_t budget_bytes, const char *keep
         for (size_t i = 0; i < n && total > budget_bytes; i++) {
                 if (keep_id && strcmp(v[i].id, keep_id) == 0)
                         continue;
-                if (rm_rf_at(fd, v[i].id, 0) < 0)
+                if (bundle_rm_rf_at(fd, v[i].id, 0) < 0)
                         continue;
                 total -= v[i].bytes;
                 removed++;
@@ -417,7 +434,7 @@ int bundle_cleanup_stale(const char *state_dir) {
         DIR *d;
         int fd, dfd, r, removed = 0;
 
-        r = captures_dir(state_dir, captures, sizeof captures);
+        r = bundle_captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
         fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -434,7 +451,7 @@ int bundle_cleanup_stale(const char *state_dir) {
         }
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, BUNDLE_TMP_PREFIX, strlen(BUNDLE_TMP_PREFIX)) == 0 &&
-                    rm_rf_at(fd, de->d_name, 0) == 0)
+                    !bundle_is_checkpoint_at(fd, de->d_name) && bundle_rm_rf_at(fd, de->d_name, 0) == 0)
                         removed++;
         closedir(d);
         close(fd);
@@ -475,7 +492,7 @@ static json_object *parse_json(const char *buf, size_t len) {
         return o;
 }
 
-static int load_json(const char *path, size_t max, json_object **ret) {
+int bundle_load_json(const char *path, size_t max, json_object **ret) {
         struct readfile_buf b = { .max = max };
         json_object *o;
         int r;
@@ -519,13 +536,13 @@ int bundle_list(const char *state_dir, json_object **ret) {
                         r = -ENOMEM;
                         break;
                 }
-                (void) captures_dir(state_dir, captures, sizeof captures);
+                (void) bundle_captures_dir(state_dir, captures, sizeof captures);
                 snprintf(path, sizeof path, "%s/%s", captures, v[i].id);
                 json_object_object_add(o, "id", json_object_new_string(v[i].id));
                 json_object_object_add(o, "path", json_object_new_string(path));
                 json_object_object_add(o, "bytes", json_object_new_uint64(v[i].bytes));
                 snprintf(path, sizeof path, "%s/%s/" BUNDLE_SUMMARY_JSON, captures, v[i].id);
-                if (load_json(path, BUNDLE_SUMMARY_MAX, &summary) == 0 && json_object_is_type(summary, json_type_object)) {
+                if (bundle_load_json(path, BUNDLE_SUMMARY_MAX, &summary) == 0 && json_object_is_type(summary, json_type_object)) {
                         json_object_object_foreach(summary, key, val)
                                 if (!json_object_object_get_ex(o, key, NULL))
                                         json_object_object_add(o, key, json_object_get(val));
@@ -553,12 +570,12 @@ int bundle_load_report(const char *state_dir, const char *id, json_object **ret)
 
         if (!bundle_id_valid(id))
                 return -EINVAL;
-        r = captures_dir(state_dir, captures, sizeof captures);
+        r = bundle_captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
         if ((size_t) snprintf(path, sizeof path, "%s/%s/" BUNDLE_REPORT_JSON, captures, id) >= sizeof path)
                 return -ENAMETOOLONG;
-        return load_json(path, BUNDLE_REPORT_MAX, ret);
+        return bundle_load_json(path, BUNDLE_REPORT_MAX, ret);
 }
 
 int bundle_file_path(const char *state_dir, const char *id, const char *name, char *buf, size_t size) {
@@ -567,7 +584,7 @@ int bundle_file_path(const char *state_dir, const char *id, const char *name, ch
 
         if (!bundle_id_valid(id) || !name || !*name || strchr(name, '/') || name[0] == '.')
                 return -EINVAL;
-        r = captures_dir(state_dir, captures, sizeof captures);
+        r = bundle_captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
         if ((size_t) snprintf(buf, size, "%s/%s/%s", captures, id, name) >= size)
@@ -577,6 +594,18 @@ int bundle_file_path(const char *state_dir, const char *id, const char *name, ch
 
 static int add_blob(struct bundle *b, const char *name, const struct bundle_blob *blob) {
         return blob->len > 0 && blob->data ? bundle_add(b, name, blob->data, blob->len) : 0;
+}
+
+/* A file that does not change while the capture runs (the history up to
+ * the trip, the first snapshots): a checkpoint writes it once. */
+static bool written_already(const struct bundle *b, const char *name, size_t len) {
+        struct stat st;
+        return b->checkpoint && fstatat(b->tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+               (uint64_t) st.st_size == len;
+}
+
+static int add_blob_once(struct bundle *b, const char *name, const struct bundle_blob *blob) {
+        return written_already(b, name, blob->len) ? 0 : add_blob(b, name, blob);
 }
 
 /* report.html and stacks.folded. */
@@ -610,7 +639,8 @@ static int add_callsite_files(struct bundle *b, const struct bundle_capture *in)
                 bundle_make_id(s->cache, 0, base, sizeof base);
                 if (s->first_raw) {
                         snprintf(name, sizeof name, "%s.%s.first", safe, s->file);
-                        r = bundle_add(b, name, s->first_raw, s->first_len);
+                        if (!written_already(b, name, s->first_len))
+                                r = bundle_add(b, name, s->first_raw, s->first_len);
                 }
                 if (r >= 0 && s->have_last && in->last_raw) {
                         snprintf(name, sizeof name, "%s.%s.last", safe, s->file);
@@ -620,13 +650,12 @@ static int add_callsite_files(struct bundle *b, const struct bundle_capture *in)
         return r;
 }
 
+static int write_files(struct bundle *b, const struct report *rep, const struct bundle_capture *in);
+
 int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct report *rep,
                          const struct bundle_capture *in, char *dir, size_t dir_size, char *error_path,
                          size_t error_path_size) {
         struct bundle *b = NULL;
-        json_object *rj = NULL, *summary = NULL;
-        char *text = NULL;
-        size_t text_len = 0;
         int r;
 
         dir[0] = '\0';
@@ -636,6 +665,27 @@ int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct re
                 return r;
         /* The bundle's id may carry a suffix: the report says the real one. */
         snprintf(rep->id, sizeof rep->id, "%s", bundle_id(b));
+
+        r = write_files(b, rep, in);
+        if (r >= 0)
+                r = bundle_commit(b);
+        if (r < 0)
+                snprintf(error_path, error_path_size, "%s", bundle_error_path(b));
+        else {
+                snprintf(dir, dir_size, "%s", bundle_path(b));
+                /* Only now that the new bundle is whole may older ones go. */
+                (void) bundle_rotate(state_dir, budget_bytes, bundle_id(b));
+        }
+        bundle_free(b);
+        return r < 0 ? r : 0;
+}
+
+/* Every file of @rep's bundle but the marker of a checkpoint. */
+static int write_files(struct bundle *b, const struct report *rep, const struct bundle_capture *in) {
+        json_object *rj = NULL, *summary = NULL;
+        char *text = NULL;
+        size_t text_len = 0;
+        int r;
 
         r = report_to_json(rep, &rj);
         if (r >= 0)
@@ -647,29 +697,98 @@ int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct re
         if (r >= 0)
                 r = add_rendering(b, rep, &in->history);
         if (r >= 0)
-                r = add_blob(b, BUNDLE_HISTORY_CSV, &in->history);
+                r = add_blob_once(b, BUNDLE_HISTORY_CSV, &in->history);
         if (r >= 0 && in->callsites && in->callsites->csv)
                 r = bundle_add(b, BUNDLE_SERIES_CSV, in->callsites->csv, in->callsites->csv_len);
         if (r >= 0)
                 r = add_callsite_files(b, in);
         if (r >= 0)
-                r = add_blob(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
+                r = add_blob_once(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
         if (r >= 0)
                 r = add_blob(b, BUNDLE_ALLOCINFO_LAST, &in->allocinfo_last);
         if (r >= 0 && report_summary_json(rep, &summary) >= 0)
                 r = bundle_add_json(b, BUNDLE_SUMMARY_JSON, summary);
-        if (r >= 0)
-                r = bundle_commit(b);
-        if (r < 0)
-                snprintf(error_path, error_path_size, "%s", bundle_error_path(b));
-        else {
-                snprintf(dir, dir_size, "%s", bundle_path(b));
-                /* Only now that the new bundle is whole may older ones go. */
-                (void) bundle_rotate(state_dir, budget_bytes, bundle_id(b));
-        }
-        bundle_free(b);
         free(text);
         json_object_put(rj);
         json_object_put(summary);
-        return r < 0 ? r : 0;
+        return r;
+}
+
+int bundle_checkpoint(const char *state_dir, const struct report *rep, const struct bundle_capture *in,
+                      char *error_path, size_t error_path_size) {
+        struct bundle *b;
+        json_object *marker;
+        int r;
+
+        error_path[0] = '\0';
+        if (!bundle_id_valid(rep->id))
+                return -EINVAL;
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->checkpoint = true;
+        b->captures_fd = b->tmp_fd = -1;
+        snprintf(b->id, sizeof b->id, "%s", rep->id);
+        snprintf(b->tmp_name, sizeof b->tmp_name, BUNDLE_TMP_PREFIX "%s", b->id);
+        r = bundle_captures_dir(state_dir, b->captures, sizeof b->captures);
+        if (r >= 0)
+                r = mkdir_ok(state_dir);
+        if (r >= 0)
+                r = mkdir_ok(b->captures);
+        if (r >= 0 && (b->captures_fd = open(b->captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r < 0) {
+                set_error_path(error_path, error_path_size, b->captures[0] ? b->captures : state_dir, NULL);
+                goto out;
+        }
+        if (mkdirat(b->captures_fd, b->tmp_name, BUNDLE_DIR_MODE) < 0 && errno != EEXIST)
+                r = -errno;
+        if (r >= 0 && (b->tmp_fd = openat(b->captures_fd, b->tmp_name,
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r < 0) {
+                set_error_path(error_path, error_path_size, b->captures, b->tmp_name);
+                goto out;
+        }
+        /* The marker first: a directory with it is a checkpoint, whatever
+         * else the kill left in it; without it, a half-written bundle. */
+        marker = json_object_new_object();
+        if (!marker) {
+                r = -ENOMEM;
+                goto out;
+        }
+        json_object_object_add(marker, "id", json_object_new_string(rep->id));
+        json_object_object_add(marker, "cache", json_object_new_string(rep->cache));
+        json_object_object_add(marker, "elapsed_s", json_object_new_double((double) rep->duration_usec / 1e6));
+        r = bundle_add_json(b, BUNDLE_CHECKPOINT_JSON, marker);
+        json_object_put(marker);
+        if (r >= 0)
+                r = write_files(b, rep, in);
+        if (r >= 0 && fsync(b->tmp_fd) < 0) {
+                r = -errno;
+                snprintf(b->error_path, sizeof b->error_path, "%s/%s", b->captures, b->tmp_name);
+        }
+        if (r < 0 && b->error_path[0])
+                snprintf(error_path, error_path_size, "%s", b->error_path);
+out:
+        bundle_free(b);
+        return r;
+}
+
+int bundle_checkpoint_discard(const char *state_dir, const char *id) {
+        char captures[BUNDLE_CAPTURES_MAX], name[BUNDLE_ID_MAX + 8];
+        int fd, r;
+
+        if (!bundle_id_valid(id))
+                return -EINVAL;
+        r = bundle_captures_dir(state_dir, captures, sizeof captures);
+        if (r < 0)
+                return r;
+        fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        snprintf(name, sizeof name, BUNDLE_TMP_PREFIX "%s", id);
+        r = bundle_rm_rf_at(fd, name, 0);
+        close(fd);
+        return r;
 }

@@ -39,6 +39,8 @@
 #define BUNDLE_SERIES_CSV "callsites-series.csv" /* every call site's count at every snapshot */
 #define BUNDLE_ALLOCINFO_FIRST "allocinfo.first" /* /proc/allocinfo at the start */
 #define BUNDLE_ALLOCINFO_LAST "allocinfo.last"  /* and at the end */
+#define BUNDLE_CHECKPOINT_JSON "checkpoint.json" /* marks a running capture's checkpoint */
+#define BUNDLE_REPORT_CORRUPT "report.json.corrupt" /* a checkpoint's report.json that did not parse */
 
 struct bundle;
 
@@ -86,8 +88,9 @@ void bundle_free(struct bundle *b);
  * removed, or -errno if the directory cannot be read. */
 int bundle_rotate(const char *state_dir, uint64_t budget_bytes, const char *keep_id);
 
-/* Remove temporary directories left by a crash mid-write. Returns the
- * number removed or -errno. */
+/* Remove temporary directories left by a crash mid-write (not the
+ * checkpoints, see bundle_recover_interrupted()). Returns the number
+ * removed or -errno. */
 int bundle_cleanup_stale(const char *state_dir);
 
 /* Bytes the bundles under @state_dir take (file sizes), 0 if none. */
@@ -120,6 +123,36 @@ struct bundle_capture {
 int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct report *rep,
                          const struct bundle_capture *in, char *dir, size_t dir_size, char *error_path,
                          size_t error_path_size);
+
+/* Save running capture @rep (stop reason and duration so far, interrupted
+ * set) into its temporary directory captures/.tmp-<id>/: the marker
+ * checkpoint.json first, then the files bundle_write_capture() writes,
+ * each written aside, fsync'ed and renamed over the previous checkpoint's,
+ * so a kill at any moment leaves whole files. The directory is never
+ * visible as a bundle; bundle_recover_interrupted() finishes it after a
+ * crash, bundle_write_capture() of the same id replaces it. -errno with
+ * the path that failed in @error_path. */
+int bundle_checkpoint(const char *state_dir, const struct report *rep, const struct bundle_capture *in,
+                      char *error_path, size_t error_path_size);
+
+/* Remove the checkpoint of capture @id, if any (after its bundle was
+ * written under another id, or when it had nothing to keep). */
+int bundle_checkpoint_discard(const char *state_dir, const char *id);
+
+/* One checkpoint finished as an interrupted bundle: its id and directory,
+ * its report.json (valid during the call; a stand-in when the
+ * checkpoint's did not parse) and what was wrong with the checkpoint, ""
+ * if nothing. */
+typedef void (*bundle_recovered_fn)(const char *id, const char *dir, json_object *report, const char *problem,
+                                    void *userdata);
+
+/* At start: turn every checkpoint a killed daemon left under @state_dir
+ * into a bundle of status "interrupted" with what it holds (a report.json
+ * that does not parse is kept as report.json.corrupt, and a stand-in
+ * saying so takes its place), renamed into place under the first free
+ * id; committed bundles are not touched. Calls @fn for each. Returns the
+ * number finished, or -errno if the captures directory cannot be read. */
+int bundle_recover_interrupted(const char *state_dir, bundle_recovered_fn fn, void *userdata);
 
 /* <state_dir>/captures/@id/@name: the path of one file of a bundle.
  * -EINVAL for a bad id or name, -ENAMETOOLONG. */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "capture/bundle.h"
+#include "capture/capture_recovered.h"
 #include "capture/callsnap.h"
 #include "capture/identity.h"
 #include "capture/kchange.h"
@@ -47,6 +48,8 @@ struct capture {
         ev_timer poll_timer;                    /* capture.poll: drain the ring buffers */
         ev_timer callsites_timer;               /* capture.callsites_interval */
         ev_timer watch_timer;                   /* the cache still exists? */
+        ev_timer checkpoint_timer;              /* capture.checkpoint: save into the bundle */
+        bool checkpoint_failed;                 /* logged once */
 };
 
 struct cooldown_entry {
@@ -164,6 +167,7 @@ uint64_t capture_manager_cooldown_left_usec(const struct capture_manager *m, con
 /* ---- capture life cycle -------------------------------------------------- */
 
 static void capture_finish(struct capture *cap, const char *reason);
+static void report_group(const struct capture *cap, struct report *rep);
 
 /* Unmount the tracefs we mounted once no capture needs it. */
 static void unmount_ours(struct capture_manager *m) {
@@ -259,6 +263,52 @@ static void callsites_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         callsnap_take(cap->callsites, now_usec(CLOCK_MONOTONIC));
 }
 
+/* Save what the capture holds so far into its bundle's temporary
+ * directory, assembled as the finished report would be but marked
+ * interrupted: if the daemon is killed, the next start finishes it. The
+ * live report is not touched; the pairing is only read. */
+static void capture_checkpoint(struct capture *cap) {
+        struct capture_manager *m = cap->m;
+        struct bundle_capture files = {};
+        char error_path[BUNDLE_PATH_MAX];
+        struct report *ck = NULL;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = report_new_header_copy(cap->report, &ck);
+        if (r == 0)
+                r = tracing_snapshot(cap->tracing, CAPTURE_CHECKPOINT_STACKS, ck);
+        if (r == 0) {
+                ck->interrupted = true;
+                report_group(cap, ck);
+                report_assemble(ck, callsnap_series(cap->callsites), CAPTURE_INTERRUPTED_REASON,
+                                now - cap->start_mono_usec);
+                callsnap_bundle_files(cap->callsites, &files);
+                files.history = (struct bundle_blob) { .data = cap->history,
+                                                       .len = cap->history ? cap->history_len : 0 };
+                error_path[0] = '\0';
+                r = bundle_checkpoint(m->config.paths.state_dir, ck, &files, error_path, sizeof error_path);
+        }
+        if (r == 0)
+                log_debug("Checkpoint of the capture of %s: %zu stacks listed, %" PRIu64 " objects outstanding, "
+                          "%.1f ms",
+                          cap->key, ck->n_stacks, ck->n_stacks ? ck->stacks[0].outstanding : 0,
+                          (double) (now_usec(CLOCK_MONOTONIC) - now) / 1e3);
+        if (r < 0 && !cap->checkpoint_failed)
+                log_warning_errno(r, "Cannot checkpoint the capture of %s%s%s (it goes on; a kill would lose it)",
+                                  cap->key, r != -ENOMEM && error_path[0] ? " at " : "",
+                                  r != -ENOMEM && error_path[0] ? error_path : "");
+        cap->checkpoint_failed = r < 0;
+        report_free(ck);
+}
+
+static void checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, checkpoint_timer));
+        (void) loop;
+        (void) revents;
+        capture_checkpoint(cap);
+}
+
 static void watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct capture *cap = (struct capture *) ((char *) w - offsetof(struct capture, watch_timer));
         (void) loop;
@@ -308,10 +358,9 @@ static void report_begin(struct capture *cap, const struct capture_trigger *why,
 }
 
 /* The suspected leak this capture is part of, as it stands at the end. */
-static void report_group(struct capture *cap) {
+static void report_group(const struct capture *cap, struct report *rep) {
         const struct leakgroup *g = leakgroups_find(&cap->m->groups, cap->group);
         struct leakgroup_member sorted[LEAKGROUP_MEMBERS_MAX];
-        struct report *rep = cap->report;
 
         if (!g)
                 return;
@@ -344,6 +393,11 @@ static void start_timers(struct capture *cap) {
                 double poll = (double) (m->config.capture.poll_usec ? m->config.capture.poll_usec : 10000) / 1e6;
                 ev_timer_init(&cap->poll_timer, poll_cb, poll, poll);
                 ev_timer_start(m->loop, &cap->poll_timer);
+        }
+        if (cap->error == 0 && m->config.capture.checkpoint_usec > 0) {
+                double every = (double) m->config.capture.checkpoint_usec / 1e6;
+                ev_timer_init(&cap->checkpoint_timer, checkpoint_cb, every, every);
+                ev_timer_start(m->loop, &cap->checkpoint_timer);
         }
         if (callsnap_sources(cap->callsites) > 0 && m->config.capture.callsites_interval_usec > 0) {
                 double every = (double) m->config.capture.callsites_interval_usec / 1e6;
@@ -531,6 +585,7 @@ static void capture_finish(struct capture *cap, const char *reason) {
         ev_timer_stop(m->loop, &cap->poll_timer);
         ev_timer_stop(m->loop, &cap->callsites_timer);
         ev_timer_stop(m->loop, &cap->watch_timer);
+        ev_timer_stop(m->loop, &cap->checkpoint_timer);
 
         /* Restore the kernel first: everything after this can fail. */
         tracing_stop(cap->tracing, rep);
@@ -541,13 +596,17 @@ static void capture_finish(struct capture *cap, const char *reason) {
         callsnap_finish(cap->callsites, end,
                         strcmp(reason, "cache vanished") == 0 ||
                                 end - callsnap_last_usec(cap->callsites) < m->config.capture.callsites_interval_usec);
-        report_group(cap);
+        report_group(cap, rep);
         report_assemble(rep, callsnap_series(cap->callsites), reason, end - cap->start_mono_usec);
 
         callsnap_bundle_files(cap->callsites, &files);
         files.history = (struct bundle_blob) { .data = cap->history, .len = cap->history ? cap->history_len : 0 };
         bundle_error = bundle_write_capture(m->config.paths.state_dir, m->config.capture.disk_budget_bytes, rep,
                                             &files, dir, sizeof dir, error_path, sizeof error_path);
+        /* The checkpoint is replaced by a bundle of the same id, or stays
+         * behind one with a suffix (or a failed write, whose alert carries
+         * the answer): it must not come back as interrupted. */
+        (void) bundle_checkpoint_discard(m->config.paths.state_dir, cap->id);
 
         /* Unlink before the callback, which may start the next capture. */
         for (struct capture **p = &m->captures; *p; p = &(*p)->next)
@@ -592,6 +651,12 @@ static void capture_finish(struct capture *cap, const char *reason) {
         dispatch(m);
 }
 
+/* A checkpoint finished as an interrupted bundle: the capture alert. */
+static void on_recovered(const char *id, const char *dir, json_object *rj, const char *problem, void *userdata) {
+        struct capture_manager *m = userdata;
+        capture_recovered_alert(id, dir, rj, problem, m->done, m->userdata);
+}
+
 /* ---- public API ----------------------------------------------------------- */
 
 int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
@@ -618,6 +683,10 @@ int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_do
         if (kchange_recover(m->config.paths.state_dir, m->config.paths.sys, m->config.paths.tracefs,
                             m->probe.tracefs_mounted ? m->probe.tracefs_dir : NULL) > 0)
                 (void) probe_run(&m->config, &m->probe);
+        r = bundle_recover_interrupted(m->config.paths.state_dir, on_recovered, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot look for interrupted captures under %s/%s", m->config.paths.state_dir,
+                                  BUNDLE_DIR);
         r = bundle_cleanup_stale(m->config.paths.state_dir);
         if (r > 0)
                 log_notice("Removed %d half-written capture bundle(s) under %s/%s", r, m->config.paths.state_dir,
@@ -740,7 +809,20 @@ int capture_manager_stop_all(struct capture_manager *m, const char *reason) {
         /* Nothing queued starts while everything stops; the queue stays. */
         m->stopping = true;
         while (m->captures) {
-                capture_finish(m->captures, reason ? reason : "stopped");
+                struct capture *cap = m->captures;
+                uint64_t ran = now_usec(CLOCK_MONOTONIC) - cap->start_mono_usec;
+                /* The bundle says it was cut short, and why. */
+                if (!cap->finishing)
+                        (void) report_strv_addf(&cap->report->warnings,
+                                                "the capture was cut short (%s) after %.1f s of its %.1f s window%s: "
+                                                "its counts cover only that time",
+                                                reason && strcmp(reason, CAPTURE_RELOAD_REASON) == 0
+                                                        ? "a configuration reload changed the paths or capture "
+                                                          "settings"
+                                                        : reason ? reason : "stopped",
+                                                (double) ran / 1e6, (double) cap->duration_usec / 1e6,
+                                                cap->draining ? " and into its drain" : "");
+                capture_finish(cap, reason ? reason : "stopped");
                 n++;
         }
         m->stopping = false;

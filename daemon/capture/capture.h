@@ -16,6 +16,10 @@
  *      die), then stops; or stops on capture_manager_disarm(),
  *      capture_manager_stop_all() (SIGTERM/SIGHUP), the event/memory bound,
  *      or the cache vanishing;
+ *   every capture.checkpoint, saves what it holds so far (the ranked
+ *      stacks, the ledger, the call sites) into the bundle's temporary
+ *      directory, which the next start finishes as an "interrupted"
+ *      bundle if the daemon was killed;
  *   5. restores the kernel, finishes the report (report/assemble), writes
  *      the bundle <state_dir>/captures/<id>/ atomically (capture/bundle,
  *      which rotates old bundles to the disk budget), and calls the done
@@ -45,6 +49,12 @@
 #define CAPTURE_HISTORY_MAX (16u << 20)
 /* Trips waiting for a capture slot. */
 #define CAPTURE_QUEUE_MAX 32
+/* Stacks a checkpoint keeps, the most outstanding (its totals count all). */
+#define CAPTURE_CHECKPOINT_STACKS 256
+/* The stop reason of captures a reload stops (it changed their settings). */
+#define CAPTURE_RELOAD_REASON "reload"
+/* The stop reason of a capture finished from its checkpoint. */
+#define CAPTURE_INTERRUPTED_REASON "interrupted"
 /* Returned by capture_manager_trip() while the cache cools down. */
 #define CAPTURE_ECOOLDOWN EAGAIN
 
@@ -89,7 +99,8 @@ struct capture_result {
         int bundle_error;               /* 0 or -errno writing the bundle (ENOSPC, EACCES, ...) */
         const char *bundle_error_path;  /* the path that failed, "" */
         const char *message;            /* one sentence for the alert's MESSAGE */
-        const struct report *report;    /* the whole report */
+        bool interrupted;               /* finished at start from a killed daemon's checkpoint */
+        const struct report *report;    /* the whole report; NULL when interrupted */
 };
 
 /* Called once per capture, after the kernel is restored and the bundle
@@ -101,7 +112,10 @@ typedef void (*capture_done_fn)(const struct capture_result *result, void *userd
  * reload). Probes the host's capabilities (the manager owns the one probe,
  * see capture_manager_probe()) and removes what a killed daemon left
  * behind: stale `slabwatch-*` tracefs instances, a sysfs `trace` flag it
- * had set, a tracefs it had mounted, half-written bundles. -ENOMEM. */
+ * had set, a tracefs it had mounted, half-written bundles; and finishes
+ * the checkpoints of captures it was running as bundles of status
+ * "interrupted", calling @done for each (result->interrupted set).
+ * -ENOMEM. */
 int capture_manager_new(struct ev_loop *loop, const struct config *c, capture_done_fn done, void *userdata,
                         struct capture_manager **ret);
 

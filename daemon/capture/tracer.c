@@ -844,6 +844,20 @@ int tracer_stop(struct tracer *t, struct pairing_result **ret) {
         return err;
 }
 
+int tracer_snapshot(struct tracer *t, size_t max_stacks, struct pairing_result **ret) {
+        if (!t || !ret || t->stopped)
+                return -EINVAL;
+        struct pairing_result *r = NULL;
+        int k = pairing_snapshot(t->pairing, mono_ns(), resolve_frame, t, max_stacks, &r);
+        if (k < 0)
+                return k;
+        if (!t->mono_clock)
+                r->end_ns = r->last_ts_ns;
+        r->lost_events = t->stats.lost_events;
+        *ret = r;
+        return 0;
+}
+
 void tracer_free(struct tracer *t) {
         if (!t)
                 return;

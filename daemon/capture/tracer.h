@@ -129,6 +129,11 @@ bool tracer_limit_reached(const struct tracer *t);
  * teardown error is returned. */
 int tracer_stop(struct tracer *t, struct pairing_result **ret);
 
+/* The stacks paired so far (at most @max_stacks listed, 0 = all), with
+ * lost_events as last read, while tracing goes on: a checkpoint of the
+ * capture. Nothing in the kernel changes. -EINVAL once stopped, -ENOMEM. */
+int tracer_snapshot(struct tracer *t, size_t max_stacks, struct pairing_result **ret);
+
 /* Free @t, restoring the kernel state first if tracer_stop() was not
  * called. NULL is a no-op. */
 void tracer_free(struct tracer *t);

@@ -81,8 +81,20 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
 
         r = tracer_start(&o, &t);
         if (r < 0) {
+                char name[TRACER_INSTANCE_NAME_MAX + 1];
                 (void) report_strv_addf(&rep->warnings, "tracing: cannot trace %s through tracefs at %s: %s",
                                         o.cache_name, o.tracefs_dir, strerror(-r));
+                /* The kernel offers the method: say what is in its way, not
+                 * what a reboot would give. */
+                if (r == -EBUSY && tracer_instance_name_for(o.cache_name, name, sizeof name) >= 0)
+                        snprintf(rep->method_error, sizeof rep->method_error,
+                                 "the tracefs instance %.200s/instances/%s exists already: another slabwatchd or "
+                                 "tracing tool is using it; stop that, or rmdir it if nothing is",
+                                 o.tracefs_dir, name);
+                else
+                        snprintf(rep->method_error, sizeof rep->method_error,
+                                 "tracing %.128s through tracefs at %.200s failed: %s", o.cache_name, o.tracefs_dir,
+                                 strerror(-r));
                 return NULL;
         }
         (void) report_strv_add(&rep->methods, "tracefs");
@@ -198,6 +210,21 @@ void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret
                 tracer_get_stats(t->tracer, &st);
         *ret_events = st.events;
         *ret_lost = st.lost_events;
+}
+
+int tracing_snapshot(struct tracing *t, size_t max_stacks, struct report *rep) {
+        struct pairing_result *res = NULL;
+        int r;
+
+        if (!t || !t->tracer)
+                return 0;
+        r = tracer_snapshot(t->tracer, max_stacks, &res);
+        if (r < 0)
+                return r;
+        report_add_pairing(rep, res);
+        pairing_result_free(res);
+        rep->attribution.settle_usec = t->settle_usec;
+        return 0;
 }
 
 static void stop_tracer(struct tracing *t, struct report *rep) {

@@ -44,6 +44,12 @@ bool tracing_end_allocs(struct tracing *t);
 /* Events and lost events so far, for a running capture's status. */
 void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret_lost);
 
+/* Put the stacks paired so far (the @max_stacks most outstanding) and the
+ * counters into @rep, a copy of the capture's report for a checkpoint;
+ * tracing goes on. The kmsg trace offers no snapshot: 0 with nothing
+ * added. -ENOMEM. */
+int tracing_snapshot(struct tracing *t, size_t max_stacks, struct report *rep);
+
 /* Stop, restore the kernel, put the stacks and warnings into @rep, free.
  * NULL is a no-op. */
 void tracing_stop(struct tracing *t, struct report *rep);

@@ -484,8 +484,17 @@ static void server_stop(struct daemon *d, bool final) {
 }
 
 static void captures_stop(struct daemon *d, bool final) {
+        if (!final && d->captures_kept) {
+                log_info("The running capture(s) go on across the reload (paths and capture settings unchanged)");
+                return;
+        }
         if (d->captures) {
-                (void) capture_manager_stop_all(d->captures, final ? "stopping" : "reloading");
+                unsigned n = capture_manager_running(d->captures);
+                if (!final && n > 0)
+                        log_notice("The reload changes paths or capture settings: %u running capture(s) cut short, "
+                                   "written with what they hold",
+                                   n);
+                (void) capture_manager_stop_all(d->captures, final ? "stopping" : CAPTURE_RELOAD_REASON);
                 capture_manager_free(d->captures);
                 d->captures = NULL;
         }
@@ -495,6 +504,10 @@ static void captures_stop(struct daemon *d, bool final) {
  * alerting work without it: a failure is reported, not fatal. */
 static int captures_start(struct daemon *d) {
         char summary[PROBE_SUMMARY_MAX];
+        if (d->captures && d->captures_kept) {
+                d->captures_kept = false;
+                return 0;
+        }
         int r = capture_manager_new(d->loop, &d->config, on_capture_done, d, &d->captures);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up evidence capture");
@@ -625,6 +638,12 @@ int daemon_reload(struct daemon *d) {
                 free(cfg);
                 return log_error_errno(r, "%s: not usable; keeping the old configuration", path);
         }
+        /* A capture runs on the paths and capture settings alone (the
+         * manager reads nothing else of its copy): while they stay as
+         * they are, the reload does not cut it short. */
+        d->captures_kept = d->captures && capture_manager_running(d->captures) > 0 &&
+                           memcmp(&d->config.paths, &cfg->paths, sizeof cfg->paths) == 0 &&
+                           memcmp(&d->config.capture, &cfg->capture, sizeof cfg->capture) == 0;
         for (size_t i = d->parts_started; i-- > 0;)
                 if ((parts[i].flags & PART_RELOAD) && parts[i].stop)
                         parts[i].stop(d, false);

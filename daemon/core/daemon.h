@@ -81,6 +81,7 @@ struct daemon {
         server_handler_fn handler;      /* answers the socket's requests (userdata: the daemon) */
         struct server *server;
         struct capture_manager *captures;       /* owns the capability probe */
+        bool captures_kept;             /* this reload keeps the manager and its running captures */
 };
 
 /* Create the daemon on @loop with @cfg (copied), loaded from @src (which

@@ -113,6 +113,7 @@ void config_defaults(struct config *ret) {
         ret->capture.buffer_bytes_per_cpu = 16 * MIB;
         ret->capture.poll_usec = 10 * USEC_PER_MSEC;
         ret->capture.callsites_interval_usec = 10 * USEC_PER_SEC;
+        ret->capture.checkpoint_usec = 5 * USEC_PER_SEC;
         ret->capture.cooldown_usec = USEC_PER_HOUR;
         ret->capture.max_concurrent = 1;
         ret->capture.disk_budget_bytes = 256 * MIB;

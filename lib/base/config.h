@@ -92,6 +92,7 @@ struct config_capture {
         uint64_t buffer_bytes_per_cpu;  /* tracefs ring buffer per CPU (16MiB) */
         uint64_t poll_usec;             /* ring buffer drain period (10ms) */
         uint64_t callsites_interval_usec; /* min gap between call-site reads (10s) */
+        uint64_t checkpoint_usec;       /* a running capture saved into its bundle this often (5s), 0 = never */
         uint64_t cooldown_usec;         /* before the same cache is captured again (1h) */
         unsigned max_concurrent;        /* captures at once, all caches (1) */
         uint64_t disk_budget_bytes;     /* captures/ rotated past this (256MiB) */

@@ -85,6 +85,8 @@ static const struct key_def capture_keys[] = {
             .min = USEC_PER_MSEC, .max = USEC_PER_SEC),
         KEY("callsites_interval", KEY_DURATION, struct config_capture, callsites_interval_usec,
             .min = USEC_PER_SEC, .max = USEC_PER_DAY),
+        KEY("checkpoint", KEY_DURATION, struct config_capture, checkpoint_usec,
+            .min = 0, .max = USEC_PER_HOUR),
         KEY("cooldown", KEY_DURATION, struct config_capture, cooldown_usec,
             .min = 0, .max = 30 * USEC_PER_DAY),
         KEY("max_concurrent", KEY_COUNT, struct config_capture, max_concurrent, .min = 1, .max = 16),

@@ -163,10 +163,12 @@ void report_outcome_of(const struct report *r, const char *cache, int capture_er
         }
         snprintf(o->confidence, sizeof o->confidence, "%s", report_confidence_name(r->attribution.confidence));
 
-        if (capture_error < 0)
+        if (capture_error < 0 && r->method_error[0])
+                snprintf(o->message, sizeof o->message, "No capture of %s could start: %s", cache, r->method_error);
+        else if (capture_error < 0)
                 snprintf(o->message, sizeof o->message, "No capture of %s is possible on this kernel%s%s", cache,
                          r->advice.n ? ": " : "", r->advice.n ? r->advice.v[0] : "");
-        else if (r->attribution.growth_stopped)
+        else if (r->attribution.growth_stopped || r->attribution.loss_ambiguous)
                 snprintf(o->message, sizeof o->message, "Capture of %s: %s", cache, r->attribution.verdict);
         else if (r->n_stacks > 0 && o->suspect[0])
                 snprintf(o->message, sizeof o->message,
@@ -202,6 +204,7 @@ int report_summary_json(const struct report *r, json_object **ret) {
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "cache", json_object_new_string(r->cache));
+        json_object_object_add(o, "status", json_object_new_string(r->interrupted ? "interrupted" : "complete"));
         json_object_object_add(o, "start_usec", json_object_new_uint64(r->start_realtime_usec));
         json_object_object_add(o, "method", json_object_new_string(report_join_methods(r, methods, sizeof methods)));
         json_object_object_add(o, "stop_reason", json_object_new_string(r->stop_reason));

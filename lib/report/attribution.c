@@ -22,6 +22,18 @@
 /* Untraced frees above 1 in this many allocations make a stack doubtful. */
 #define UNTRACED_DIV 10
 
+size_t report_unreliable_figures(const struct report *r, const char **names, size_t max) {
+        static const char *const lossy[] = { "outstanding", "settled", "bytes", "oldest_age_s", "traced_net",
+                                             "explained" };
+        size_t n = 0;
+
+        if (r->lost_events == 0)
+                return 0;
+        for (size_t i = 0; i < sizeof lossy / sizeof lossy[0] && n < max; i++)
+                names[n++] = lossy[i];
+        return n;
+}
+
 const char *report_confidence_name(enum report_confidence c) {
         switch (c) {
         case REPORT_CONFIDENCE_HIGH:
@@ -193,6 +205,21 @@ void report_attribute(struct report *r) {
                 r->stacks[i].confidence = stack_confidence(r, &r->stacks[i], total_settled);
         a->confidence = top ? top->confidence : REPORT_CONFIDENCE_LOW;
 
+        /* What sets the top stack apart from the next; lost events at least
+         * that many could each be a free of the top stack never seen. */
+        a->top_margin = !top ? 0 : r->n_stacks > 1 ? top->outstanding - r->stacks[1].outstanding : top->outstanding;
+        a->loss_ambiguous = top && a->lost_events > 0 && a->lost_events >= a->top_margin && !a->growth_stopped;
+        if (a->loss_ambiguous) {
+                a->confidence = REPORT_CONFIDENCE_LOW;
+                r->stacks[0].confidence = REPORT_CONFIDENCE_LOW;
+                if (r->culprit[0]) {
+                        snprintf(r->culprit_reason, sizeof r->culprit_reason,
+                                 "not named: %.128s would be, but the lost events could explain the ranking",
+                                 r->culprit);
+                        r->culprit[0] = '\0';
+                }
+        }
+
         add_notes(r, expected);
 
         if (a->growth_stopped) {
@@ -205,6 +232,14 @@ void report_attribute(struct report *r) {
         } else if (!top) {
                 call_site_hint(r, hint, sizeof hint);
                 snprintf(a->verdict, sizeof a->verdict, "no allocation was traced%s", hint);
+        } else if (a->loss_ambiguous) {
+                call_site_hint(r, hint, sizeof hint);
+                snprintf(a->verdict, sizeof a->verdict,
+                         "%" PRIu64 " events were lost, no fewer than the %" PRIu64
+                         " outstanding objects that set the top stack apart from the next: lost frees alone could "
+                         "have made this ranking, so no suspect is named (the top stack holds %" PRIu64
+                         " outstanding objects)%s",
+                         a->lost_events, a->top_margin, top->outstanding, hint);
         } else if (a->explained_known) {
                 snprintf(a->verdict, sizeof a->verdict,
                          "the top stack holds %" PRIu64 " outstanding objects (%" PRIu64

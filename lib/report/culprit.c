@@ -301,7 +301,7 @@ const char *report_named_suspect(const struct report *r, char *buf, size_t size)
         if (size == 0)
                 return buf;
         buf[0] = '\0';
-        if (r->n_stacks == 0 || r->attribution.growth_stopped)
+        if (r->n_stacks == 0 || r->attribution.growth_stopped || r->attribution.loss_ambiguous)
                 return buf;
         if (r->culprit[0]) {
                 snprintf(buf, size, "%s", r->culprit);

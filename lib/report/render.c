@@ -340,6 +340,15 @@ static void ledger(FILE *f, const struct report *r) {
         row(f, "frees of older objects", "%" PRIu64, a->frees_of_unknown);
         row(f, "events without a stack", "%" PRIu64, a->stackless_events);
         row(f, "lost events", "%" PRIu64, a->lost_events);
+        const char *unreliable[8];
+        size_t n_unreliable = report_unreliable_figures(r, unreliable, 8);
+        if (n_unreliable > 0) {
+                char list[256] = "";
+                for (size_t i = 0; i < n_unreliable; i++)
+                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", unreliable[i]);
+                row(f, "unreliable", "%s: a lost free leaves a phantom outstanding object%s", list,
+                    a->loss_ambiguous ? "; the loss could explain the ranking, no suspect is named" : "");
+        }
         row(f, "drain", "%.1f s (%" PRIu64 " frees, %" PRIu64 " allocations not counted)", (double) a->drain_usec / 1e6,
             a->drain_frees, a->drain_allocs);
         row(f, "settle time", "%.1f s; top stack: %" PRIu64 " settled", (double) a->settle_usec / 1e6, a->top_settled);

@@ -31,6 +31,43 @@ void report_strv_done(struct report_strv *v) {
         v->n = 0;
 }
 
+static int strv_copy(struct report_strv *dst, const struct report_strv *src) {
+        for (size_t i = 0; i < src->n; i++) {
+                int r = report_strv_add(dst, src->v[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int report_new_header_copy(const struct report *src, struct report **ret) {
+        struct report *r;
+        int k;
+
+        k = report_new(&r);
+        if (k < 0)
+                return k;
+        *r = *src;
+        /* Nothing owned is shared: what the header owns is copied below,
+         * the rest starts empty. */
+        r->aliases = r->methods = r->advice = r->warnings = r->leak_group_members = (struct report_strv) {};
+        r->attribution.notes = (struct report_strv) {};
+        r->paths = NULL;
+        r->n_paths = 0;
+        r->call_sites = NULL;
+        r->n_call_sites = r->call_sites_allocated = 0;
+        r->stacks = NULL;
+        r->n_stacks = r->stacks_allocated = 0;
+        if ((k = strv_copy(&r->aliases, &src->aliases)) < 0 || (k = strv_copy(&r->methods, &src->methods)) < 0 ||
+            (k = strv_copy(&r->advice, &src->advice)) < 0 || (k = strv_copy(&r->warnings, &src->warnings)) < 0 ||
+            (k = strv_copy(&r->leak_group_members, &src->leak_group_members)) < 0) {
+                report_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
 void report_free(struct report *r) {
         if (!r)
                 return;
@@ -387,6 +424,8 @@ static json_object *json_attribution(const struct report_attribution *a, bool *o
         jadd(o, "settle_s", json_object_new_double((double) a->settle_usec / 1e6), ok);
         jadd(o, "top_settled", json_object_new_uint64(a->top_settled), ok);
         jadd(o, "growth_stopped", json_object_new_boolean(a->growth_stopped), ok);
+        jadd(o, "top_margin", json_object_new_uint64(a->top_margin), ok);
+        jadd(o, "loss_ambiguous", json_object_new_boolean(a->loss_ambiguous), ok);
         jadd(o, "confidence", json_object_new_string(report_confidence_name(a->confidence)), ok);
         jadd(o, "verdict", json_object_new_string(a->verdict), ok);
         jadd(o, "notes", jstrv(&a->notes, ok), ok);
@@ -403,6 +442,7 @@ int report_to_json(const struct report *r, json_object **ret) {
                 return -ENOMEM;
         jadd(o, "format_version", json_object_new_int(REPORT_FORMAT_VERSION), &ok);
         jadd(o, "id", json_object_new_string(r->id), &ok);
+        jadd(o, "status", json_object_new_string(r->interrupted ? "interrupted" : "complete"), &ok);
         jadd(o, "cache", json_object_new_string(r->cache), &ok);
         jadd(o, "aliases", jstrv(&r->aliases, &ok), &ok);
         jadd(o, "kernel", json_object_new_string(r->kernel), &ok);
@@ -421,6 +461,8 @@ int report_to_json(const struct report *r, json_object **ret) {
 
         jadd(o, "methods", jstrv(&r->methods, &ok), &ok);
         jadd(o, "trace_filter", json_object_new_string(r->trace_filter), &ok);
+        if (r->method_error[0])
+                jadd(o, "method_error", json_object_new_string(r->method_error), &ok);
         format_time(r->start_realtime_usec, when, sizeof when);
         jadd(o, "start", json_object_new_string(when), &ok);
         jadd(o, "start_usec", json_object_new_uint64(r->start_realtime_usec), &ok);
@@ -434,6 +476,12 @@ int report_to_json(const struct report *r, json_object **ret) {
                 jadd(o, "truncated_reason", json_object_new_string(r->truncated_reason), &ok);
 
         jadd(o, "attribution", json_attribution(&r->attribution, &ok), &ok);
+        const char *unreliable[8];
+        size_t n_unreliable = report_unreliable_figures(r, unreliable, 8);
+        json_object *ua = json_object_new_array();
+        for (size_t i = 0; ua && i < n_unreliable; i++)
+                json_object_array_add(ua, json_object_new_string(unreliable[i]));
+        jadd(o, "unreliable", ua, &ok);
         if (r->culprit[0]) {
                 json_object *cu = json_object_new_object();
                 if (cu) {
@@ -600,7 +648,12 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 return -ENOMEM;
 
         format_time(r->start_realtime_usec, when, sizeof when);
-        fprintf(f, "slabwatch capture %s\n\n", r->id);
+        fprintf(f, "slabwatch capture %s\n", r->id);
+        if (r->interrupted)
+                fprintf(f, "%-12sinterrupted: the daemon stopped before this capture finished; this is its\n"
+                           "%-12slast checkpoint, %.1f s in (the kernel was restored at the next start)\n",
+                        "status:", "", (double) r->duration_usec / 1e6);
+        fputc('\n', f);
         text_attribution(f, r);
         fprintf(f, "%-12s%s\n", "cache:", r->cache);
         if (r->leak_group[0]) {
@@ -619,11 +672,17 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         text_strv_line(f, "methods:", &r->methods);
         if (r->trace_filter[0])
                 fprintf(f, "%-12s%s\n", "filter:", r->trace_filter);
+        if (r->method_error[0])
+                fprintf(f, "%-12s%s\n", "not traced:", r->method_error);
         fprintf(f, "%-12s%s, ran %.1f s, stopped by %s\n", "started:", when, (double) r->duration_usec / 1e6,
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",
                 "events:", r->events, r->lost_events, r->unmatched_frees);
-        if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
+        if (r->n_stacks > 0 && r->attribution.loss_ambiguous)
+                fprintf(f, "%-12snone named: %" PRIu64 " events were lost, no fewer than the %" PRIu64
+                           " objects that set the top stack apart\n",
+                        "suspect:", r->lost_events, r->attribution.top_margin);
+        else if (r->n_stacks > 0 && !r->attribution.growth_stopped) {
                 fprintf(f, "%-12s%s (top stack: %" PRIu64 " outstanding, %" PRIu64 " settled, confidence %s)\n",
                         "suspect:", report_named_suspect(r, suspect, sizeof suspect), r->stacks[0].outstanding,
                         r->stacks[0].settled, report_confidence_name(r->stacks[0].confidence));
@@ -632,9 +691,16 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         }
         else if (r->n_stacks > 0)
                 fprintf(f, "%-12snone named: the growth had stopped before the capture\n", "suspect:");
-        if (r->lost_events > 0)
+        if (r->lost_events > 0) {
+                const char *unreliable[8];
+                size_t n = report_unreliable_figures(r, unreliable, 8);
                 fprintf(f, "\nWARNING: %" PRIu64 " events were lost; outstanding counts below may include "
                         "objects whose free was not seen.\n", r->lost_events);
+                fprintf(f, "%-12s", "unreliable:");
+                for (size_t i = 0; i < n; i++)
+                        fprintf(f, "%s%s", i ? ", " : "", unreliable[i]);
+                fputs(" (marked ~ below); allocs and frees are exact counts of what was traced\n", f);
+        }
         if (r->truncated)
                 fprintf(f, "\nWARNING: aggregation was cut short: %s\n", r->truncated_reason);
 
@@ -665,12 +731,14 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
         }
 
         fprintf(f, "\nStacks (%zu distinct, most outstanding first, none omitted):\n", r->n_stacks);
+        /* Under loss the figures a lost free can inflate carry a "~". */
+        const char *lossy = r->lost_events > 0 ? "~" : "";
         for (size_t i = 0; i < r->n_stacks; i++) {
                 const struct report_stack *s = &r->stacks[i];
-                fprintf(f, "\n#%zu  outstanding %" PRIu64 "  settled %" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
-                        "  bytes %" PRIu64 "  oldest %.1f s  confidence %s\n",
-                        i + 1, s->outstanding, s->settled, s->allocs, s->frees, s->bytes, s->oldest_age_s,
-                        report_confidence_name(s->confidence));
+                fprintf(f, "\n#%zu  outstanding %s%" PRIu64 "  settled %s%" PRIu64 "  allocs %" PRIu64 "  frees %" PRIu64
+                        "  bytes %s%" PRIu64 "  oldest %s%.1f s  confidence %s\n",
+                        i + 1, lossy, s->outstanding, lossy, s->settled, s->allocs, s->frees, lossy, s->bytes, lossy,
+                        s->oldest_age_s, report_confidence_name(s->confidence));
                 if (s->unexplained > 0)
                         fprintf(f, "    (up to %" PRIu64 " of these are more than the cache grew: freed unseen)\n",
                                 s->unexplained);

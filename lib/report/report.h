@@ -134,6 +134,9 @@ struct report_attribution {
         uint64_t settle_usec;           /* younger outstanding objects are no evidence */
         uint64_t top_settled;           /* the top stack's outstanding objects older than that */
         bool growth_stopped;            /* the cache had stopped growing before the capture */
+        uint64_t top_margin;            /* outstanding objects of the top stack above the next one's */
+        bool loss_ambiguous;            /* lost_events >= top_margin: the loss alone could have made
+                                         * the ranking, so no suspect or culprit is named */
         enum report_confidence confidence; /* of the top stack */
         char verdict[REPORT_TEXT_MAX];  /* one sentence: how far to trust the ranking */
         struct report_strv notes;       /* the likely reasons, one line each */
@@ -146,10 +149,13 @@ struct report {
         struct report_strv aliases;     /* every name of the merge group / class */
         struct report_strv methods;     /* "tracefs", "kmsg-trace", "sysfs alloc_calls", ... */
         char trace_filter[REPORT_TEXT_MAX]; /* how the events were narrowed to the cache, "" */
+        char method_error[REPORT_TEXT_MAX]; /* why a method the kernel offers could not start, "" */
         struct report_trigger trigger;
         uint64_t start_realtime_usec;
         uint64_t duration_usec;
         char stop_reason[REPORT_TEXT_MAX]; /* "duration", "SIGTERM", "cache vanished", ... */
+        bool interrupted;               /* a checkpoint of a capture the daemon did not finish:
+                                         * report.json's status "interrupted", else "complete" */
         uint64_t events;                /* trace events consumed */
         uint64_t lost_events;           /* per-CPU overruns + drops: outstanding counts are suspect if > 0 */
         uint64_t unmatched_frees;       /* frees of objects allocated before the capture */
@@ -178,6 +184,12 @@ struct report {
 
 /* A zeroed report; report_free() it. -ENOMEM. */
 int report_new(struct report **ret);
+
+/* A new report holding a copy of @src's header: ids, trigger, methods,
+ * counters, leak group, advice and warnings, the cache samples of the
+ * ledger; no stacks, call sites, paths or notes (a checkpoint adds those
+ * and assembles it). -ENOMEM. */
+int report_new_header_copy(const struct report *src, struct report **ret);
 
 /* Free @r and everything it owns; NULL is a no-op. */
 void report_free(struct report *r);
@@ -236,6 +248,12 @@ const char *report_named_suspect(const struct report *r, char *buf, size_t size)
 
 /* "high", "medium", "low". */
 const char *report_confidence_name(enum report_confidence c);
+
+/* Figures of @r that lost events make unreliable (a lost free leaves a
+ * phantom outstanding object; a lost allocation hides one): their JSON
+ * names, into @names, at most @max. 0 when nothing was lost. The counts of
+ * allocations and frees a stack shows stay exact: each is one traced. */
+size_t report_unreliable_figures(const struct report *r, const char **names, size_t max);
 
 /* Compute the attribution ledger of ranked @r from its counters and cache
  * samples: cache_delta, traced_net, explained, whether growth had stopped

@@ -188,5 +188,14 @@ uint64_t pairing_memory(const struct pairing *p);
 int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
                    struct pairing_result **ret);
 
+/* What has been paired so far, as pairing_finish() would give it but
+ * without releasing the events still queued (they may yet be reordered)
+ * and without ending the stream: @p keeps accepting events. With
+ * @max_stacks > 0 only that many stacks and free sites, the most
+ * outstanding, are listed (the totals count all). A capture's checkpoint.
+ * -EINVAL once finished, -ENOMEM. */
+int pairing_snapshot(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
+                     size_t max_stacks, struct pairing_result **ret);
+
 /* Free a result; NULL is a no-op. */
 void pairing_result_free(struct pairing_result *r);

@@ -219,13 +219,11 @@ static int cmp_site(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
-                   struct pairing_result **ret) {
-        if (!p || !ret || p->finished)
-                return -EINVAL;
-        pairing_release(p, UINT64_MAX);
-        p->finished = true;
-
+/* The result of what has been paired so far; with @max_stacks > 0 only
+ * that many of the ranked stacks and free sites are kept (the totals still
+ * count every stack). Leaves @p as it was. */
+static int build_result(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
+                        size_t max_stacks, struct pairing_result **ret) {
         struct pairing_result *r = calloc(1, sizeof *r);
         uint64_t *oldest = calloc(p->n_stacks ? p->n_stacks : 1, sizeof *oldest);
         uint64_t *settled = calloc(p->n_stacks ? p->n_stacks : 1, sizeof *settled);
@@ -311,6 +309,16 @@ int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolv
         r->n_free_sites = merge_sites(r->free_sites, r->n_free_sites);
         qsort(r->stacks, r->n_stacks, sizeof *r->stacks, cmp_stack);
         qsort(r->free_sites, r->n_free_sites, sizeof *r->free_sites, cmp_site);
+        if (max_stacks > 0) {
+                for (size_t i = max_stacks; i < r->n_stacks; i++)
+                        frames_free(r->stacks[i].frames, r->stacks[i].n_frames);
+                if (r->n_stacks > max_stacks)
+                        r->n_stacks = max_stacks;
+                for (size_t i = max_stacks; i < r->n_free_sites; i++)
+                        frames_free(r->free_sites[i].frames, r->free_sites[i].n_frames);
+                if (r->n_free_sites > max_stacks)
+                        r->n_free_sites = max_stacks;
+        }
 
         addr_cache_done(&cache);
         free(oldest);
@@ -323,6 +331,22 @@ fail:
         free(settled);
         pairing_result_free(r);
         return err;
+}
+
+int pairing_finish(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
+                   struct pairing_result **ret) {
+        if (!p || !ret || p->finished)
+                return -EINVAL;
+        pairing_release(p, UINT64_MAX);
+        p->finished = true;
+        return build_result(p, end_ns, resolve, userdata, 0, ret);
+}
+
+int pairing_snapshot(struct pairing *p, uint64_t end_ns, pairing_resolve_fn resolve, void *userdata,
+                     size_t max_stacks, struct pairing_result **ret) {
+        if (!p || !ret || p->finished)
+                return -EINVAL;
+        return build_result(p, end_ns, resolve, userdata, max_stacks, ret);
 }
 
 void pairing_result_free(struct pairing_result *r) {

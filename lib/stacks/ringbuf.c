@@ -24,6 +24,13 @@ static uint64_t read_u64(const uint8_t *p) {
         return v;
 }
 
+bool ringbuf_page_missed_events(const struct tracefmt_page *layout, const uint8_t *page, size_t len) {
+        if (!layout || !page || (layout->commit_size != 4 && layout->commit_size != 8) || len < 8 + layout->commit_size)
+                return false;
+        uint64_t commit = layout->commit_size == 8 ? read_u64(page + 8) : read_u32(page + 8);
+        return (commit & MISSING_EVENTS) != 0;
+}
+
 int ringbuf_page_decode(const struct tracefmt_page *layout, const uint8_t *page, size_t len, ringbuf_record_fn fn,
                         void *userdata, struct ringbuf_page *ret) {
         struct ringbuf_page info = {};

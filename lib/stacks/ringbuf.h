@@ -36,6 +36,10 @@ struct ringbuf_page {
  * and is returned. */
 typedef int (*ringbuf_record_fn)(const struct ringbuf_record *r, void *userdata);
 
+/* Whether the header of page @page says the kernel dropped events before
+ * it (false for a page too short to have a header). */
+bool ringbuf_page_missed_events(const struct tracefmt_page *layout, const uint8_t *page, size_t len);
+
 /* Decode the page @page of @len bytes laid out as @layout says (its
  * header_page). @ret (may be NULL) gets the page's header and counts, also
  * on -EBADMSG. 0, -EBADMSG (a short page, a commit past its end, a record

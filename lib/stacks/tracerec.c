@@ -336,6 +336,18 @@ int tracerec_page(struct tracerec *t, unsigned cpu, const uint8_t *page, size_t 
 
         if (!t || cpu >= t->n_cpus)
                 return -EINVAL;
+        /* Events were dropped before this page: a stack record after the
+         * gap is not the stack of an event before it (the event it
+         * belonged to may be among the dropped), so the events still
+         * waiting go without one rather than with someone else's. */
+        if (ringbuf_page_missed_events(&t->l.page, page, len)) {
+                struct cpu_state *c = &t->cpus[cpu];
+                for (size_t j = 0; j < c->n_pending; j++) {
+                        t->stats.stacks_missing++;
+                        emit(t, cpu, &c->pending[j], NULL, 0);
+                }
+                c->n_pending = 0;
+        }
         int r = ringbuf_page_decode(&t->l.page, page, len, on_record, &ctx, &info);
         t->stats.pages++;
         if (info.missed_events)

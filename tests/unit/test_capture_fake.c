@@ -40,6 +40,8 @@ struct seen {
         char warnings[8192];
         int64_t top_delta;
         bool stop_loop;
+        bool interrupted;
+        unsigned interrupted_calls;
 };
 
 static char *root;
@@ -106,6 +108,13 @@ static void on_done(const struct capture_result *r, void *userdata) {
         snprintf(s->message, sizeof s->message, "%s", r->message);
         snprintf(s->bundle_error_path, sizeof s->bundle_error_path, "%s", r->bundle_error_path);
         s->top_outstanding = r->top_outstanding;
+        s->interrupted = r->interrupted;
+        if (r->interrupted) {
+                /* Finished from a checkpoint at start: no report in memory. */
+                ck_assert_ptr_null(rep);
+                s->interrupted_calls++;
+                return;
+        }
         s->n_call_sites = rep->n_call_sites;
         s->n_stacks = rep->n_stacks;
         s->n_warnings = rep->warnings.n;
@@ -909,6 +918,307 @@ START_TEST(test_restart_after_kill) {
 }
 END_TEST
 
+static void break_cb(struct ev_loop *l, ev_timer *w, int revents) {
+        (void) w;
+        (void) revents;
+        ev_break(l, EVBREAK_ALL);
+}
+
+/* Run the loop for @seconds. */
+static void run_for(double seconds) {
+        ev_timer t;
+        ev_timer_init(&t, break_cb, seconds, 0.);
+        ev_timer_start(loop, &t);
+        ev_run(loop, 0);
+        ev_timer_stop(loop, &t);
+}
+
+static json_object *load_rel_json(const char *rel) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        json_object *o = json_object_from_file(path);
+        ck_assert_msg(o != NULL, "%s does not parse", path);
+        return o;
+}
+
+static const char *jget_str(json_object *o, const char *key) {
+        json_object *v;
+        ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\"", key);
+        return json_object_get_string(v);
+}
+
+/* A running capture checkpoints into its temporary directory (marked
+ * interrupted, nothing visible as a bundle); a normal finish replaces the
+ * checkpoint; a checkpoint left by a kill is finished at the next start as
+ * an interrupted bundle, with the capture alert. */
+START_TEST(test_checkpoint_recovered) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        static const char history[] = "time,active_objs,num_slabs\n1.000,3200,800\n";
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100, .history_csv = history,
+                                       .history_csv_len = sizeof history - 1 };
+        json_object *o, *list, *v;
+        char tmp_rel[1024], cmd[16384], id[256];
+        struct stat hist1, hist2, rep1, rep2;
+
+        make_61_tree();
+        config_for_root(&c);
+        c.capture.duration_usec = 60ULL * 1000000ULL;
+        c.capture.checkpoint_usec = 100000;
+        m = new_manager(&c, &s);
+        ck_assert_int_eq(capture_manager_trip(m, "kmalloc-8k", &why), 0);
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "running", &v));
+        snprintf(id, sizeof id, "%s", jget_str(json_object_array_get_idx(v, 0), "id"));
+        json_object_put(list);
+        put("sys/kernel/debug/slab/kmalloc-8k/alloc_traces", alloc_traces_later);
+        run_for(0.5);
+        ck_assert_uint_eq(s.calls, 0);
+
+        snprintf(tmp_rel, sizeof tmp_rel, "state/captures/.tmp-%s", id);
+        char tmp_abs[4096];
+        snprintf(tmp_abs, sizeof tmp_abs, "%s/%s", root, tmp_rel);
+        ck_assert(bundle_has(tmp_abs, "checkpoint.json"));
+        ck_assert(bundle_has(tmp_abs, "report.txt"));
+        ck_assert(bundle_has(tmp_abs, "stacks.folded"));
+        ck_assert(bundle_has(tmp_abs, "kmalloc-8k.alloc_traces.first"));
+        ck_assert(!bundle_has(tmp_abs, "report.json.part"));
+        /* What cannot change is written once; the report at every checkpoint. */
+        char hpath[8192], rpath[8192];
+        snprintf(hpath, sizeof hpath, "%s/history.csv", tmp_abs);
+        snprintf(rpath, sizeof rpath, "%s/report.json", tmp_abs);
+        ck_assert_int_eq(stat(hpath, &hist1), 0);
+        ck_assert_int_eq(stat(rpath, &rep1), 0);
+        run_for(0.3);
+        ck_assert_int_eq(stat(hpath, &hist2), 0);
+        ck_assert_int_eq(stat(rpath, &rep2), 0);
+        ck_assert_uint_eq(hist1.st_ino, hist2.st_ino);
+        ck_assert(rep2.st_mtim.tv_sec > rep1.st_mtim.tv_sec ||
+                  (rep2.st_mtim.tv_sec == rep1.st_mtim.tv_sec && rep2.st_mtim.tv_nsec > rep1.st_mtim.tv_nsec));
+        char rel[2048];
+        snprintf(rel, sizeof rel, "%s/report.json", tmp_rel);
+        o = load_rel_json(rel);
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "stop_reason"), "interrupted");
+        json_object_put(o);
+        /* Not a bundle yet. */
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "bundles", &v));
+        ck_assert_int_eq(json_object_array_length(v), 0);
+        json_object_put(list);
+
+        /* What a kill -9 would leave: keep a copy, then let this one finish. */
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/kept'", tmp_abs, root);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(capture_manager_disarm(m, "kmalloc-8k"), 0);
+        ck_assert_uint_eq(s.calls, 1);
+        ck_assert(!s.interrupted);
+        ck_assert(!bundle_has(tmp_abs, "checkpoint.json"));
+        o = NULL;
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, s.id, &o), 0);
+        ck_assert_str_eq(jget_str(o, "status"), "complete");
+        json_object_put(o);
+        capture_manager_free(m);
+
+        /* The killed daemon's state: no finished bundle, its checkpoint. */
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/state/captures/%s' && mv '%s/kept' '%s'", root, id, root, tmp_abs);
+        ck_assert_int_eq(system(cmd), 0);
+        memset(&s, 0, sizeof s);
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 1);
+        ck_assert(s.interrupted);
+        ck_assert_str_eq(s.id, id);
+        ck_assert_str_eq(s.stop_reason, "interrupted");
+        ck_assert_str_eq(s.slabinfo_name, "kmalloc-8k");
+        ck_assert_ptr_nonnull(strstr(s.message, "was interrupted"));
+        ck_assert(!bundle_has(tmp_abs, "report.json"));
+        ck_assert(!bundle_has(s.dir, "checkpoint.json"));
+        ck_assert(bundle_has(s.dir, "report.html"));
+        o = NULL;
+        ck_assert_int_eq(bundle_load_report(c.paths.state_dir, id, &o), 0);
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        json_object_put(o);
+        ck_assert_int_eq(capture_manager_list(m, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "bundles", &v));
+        ck_assert_int_eq(json_object_array_length(v), 1);
+        ck_assert_str_eq(jget_str(json_object_array_get_idx(v, 0), "status"), "interrupted");
+        json_object_put(list);
+        capture_manager_free(m);
+        /* Finished once: a second start finds nothing to recover. */
+        memset(&s, 0, sizeof s);
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 0);
+        capture_manager_free(m);
+}
+END_TEST
+
+/* Crafted leftovers: a checkpoint whose report.json was cut short (and a
+ * leftover .part), one whose marker is garbage and whose id is taken by a
+ * finished bundle, a half-written bundle without a marker. Each checkpoint
+ * is finished as interrupted with what is readable; the finished bundle is
+ * not touched; nothing crashes. */
+START_TEST(test_recover_corrupt_checkpoint) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        json_object *o;
+        const char *a = "state/captures/.tmp-20250101T000000Z-kmalloc-8k";
+        const char *b = "state/captures/.tmp-20250102T000000Z-kmalloc-8k";
+        const char *done = "state/captures/20250102T000000Z-kmalloc-8k";
+        char rel[1024], abs_dir[4096];
+
+        make_61_tree();
+        config_for_root(&c);
+        snprintf(rel, sizeof rel, "%s/checkpoint.json", a);
+        put(rel, "{\"id\": \"20250101T000000Z-kmalloc-8k\", \"cache\": \"kmalloc-8k\", \"elapsed_s\": 12.0}");
+        snprintf(rel, sizeof rel, "%s/report.json", a);
+        put(rel, "{\"id\": \"20250101T000000Z-kmalloc-8k\", \"status\": \"interr");
+        snprintf(rel, sizeof rel, "%s/report.json.part", a);
+        put(rel, "{");
+        snprintf(rel, sizeof rel, "%s/report.txt", a);
+        put(rel, "slabwatch capture 20250101T000000Z-kmalloc-8k\nstacks: __alloc_skb 40 outstanding\n");
+        snprintf(rel, sizeof rel, "%s/stacks.folded", a);
+        put(rel, "__alloc_skb;leaky_fn 40\n");
+
+        snprintf(rel, sizeof rel, "%s/checkpoint.json", b);
+        put(rel, "\xff\xfe{");
+        snprintf(rel, sizeof rel, "%s/report.json", b);
+        put(rel, "{\"id\": \"20250102T000000Z-kmalloc-8k\", \"status\": \"interrupted\", \"cache\": \"kmalloc-8k\", "
+                 "\"suspect\": \"leaky_fn\", \"stacks\": [{\"outstanding\": 40}]}");
+        snprintf(rel, sizeof rel, "%s/report.json", done);
+        put(rel, "{\"finished\": true}");
+        put("state/captures/.tmp-20250103T000000Z-kmalloc-8k/report.txt", "half");
+
+        m = new_manager(&c, &s);
+        ck_assert_uint_eq(s.calls, 2);
+        ck_assert_uint_eq(s.interrupted_calls, 2);
+
+        /* The cut checkpoint: kept aside, a stand-in says so. */
+        snprintf(abs_dir, sizeof abs_dir, "%s/state/captures/20250101T000000Z-kmalloc-8k", root);
+        ck_assert(bundle_has(abs_dir, "report.json.corrupt"));
+        ck_assert(bundle_has(abs_dir, "stacks.folded"));
+        ck_assert(!bundle_has(abs_dir, "report.json.part"));
+        ck_assert(!bundle_has(abs_dir, "checkpoint.json"));
+        o = load_rel_json("state/captures/20250101T000000Z-kmalloc-8k/report.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "cache"), "kmalloc-8k");
+        ck_assert_ptr_nonnull(strstr(jget_str(o, "checkpoint_error"), "could not be read"));
+        json_object_put(o);
+        o = load_rel_json("state/captures/20250101T000000Z-kmalloc-8k/summary.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        json_object_put(o);
+        ck_assert_ptr_nonnull(strstr(read_rel("state/captures/20250101T000000Z-kmalloc-8k/report.txt"),
+                                     "status:     interrupted"));
+
+        /* The garbage marker: still finished, under the next free id. */
+        o = load_rel_json("state/captures/20250102T000000Z-kmalloc-8k-2/report.json");
+        ck_assert_str_eq(jget_str(o, "status"), "interrupted");
+        ck_assert_str_eq(jget_str(o, "suspect"), "leaky_fn");
+        json_object_put(o);
+        ck_assert_str_eq(read_rel("state/captures/20250102T000000Z-kmalloc-8k/report.json"), "{\"finished\": true}");
+        ck_assert_str_eq(s.suspect, "leaky_fn");
+        ck_assert_uint_eq(s.top_outstanding, 40);
+
+        /* No marker: a half-written bundle, removed as before. */
+        snprintf(abs_dir, sizeof abs_dir, "%s/state/captures/.tmp-20250103T000000Z-kmalloc-8k", root);
+        ck_assert(!bundle_has(abs_dir, "report.txt"));
+        capture_manager_free(m);
+}
+END_TEST
+
+/* The formats a 6.18 tracefs shows, enough for the tracer to get as far
+ * as creating its instance. */
+#define COMMON_FIELDS                                                                                          \
+        "format:\n"                                                                                            \
+        "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"                                 \
+        "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"                                 \
+        "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"                         \
+        "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+
+static void make_618_tracefs_tree(void) {
+        put("proc/sys/kernel/osrelease", "6.18.0\n");
+        put("proc/slabinfo", "slabinfo - version: 2.1\n"
+                             "UDP                  540    540   1152   28    8 : tunables    0    0    0 : slabdata     20     "
+                             "20      0\n");
+        put("sys/kernel/slab/UDP/store_user", "0\n");
+        put("sys/kernel/slab/UDP/slab_size", "1152\n");
+        put("sys/kernel/slab/UDP/object_size", "1152\n");
+        put("sys/kernel/slab/UDP/trace", "0\n");
+        put("sys/kernel/tracing/events/header_page",
+            "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+            "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+            "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
+            "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_alloc/format",
+            "name: kmem_cache_alloc\nID: 659\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
+            "\tfield:size_t bytes_req;\toffset:32;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_alloc;\toffset:40;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_free/format",
+            "name: kmem_cache_free\nID: 656\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:__data_loc char[] name;\toffset:24;\tsize:4;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p name=%s\", REC->ptr, __get_str(name)\n");
+        put("sys/kernel/tracing/events/kmem/kmalloc/format",
+            "name: kmalloc\nID: 658\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_req;\toffset:24;\tsize:8;\tsigned:0;\n"
+            "\tfield:size_t bytes_alloc;\toffset:32;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p\", REC->ptr\n");
+        put("sys/kernel/tracing/events/kmem/kfree/format",
+            "name: kfree\nID: 657\n" COMMON_FIELDS
+            "\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+            "\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+            "\nprint fmt: \"ptr=%p\", REC->ptr\n");
+        put("sys/kernel/tracing/events/ftrace/kernel_stack/format",
+            "name: kernel_stack\nID: 4\n" COMMON_FIELDS "\tfield:int size;\toffset:8;\tsize:4;\tsigned:1;\n"
+            "\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n"
+            "\nprint fmt: \"%ps\", (void *)REC->caller[0]\n");
+        put("sys/kernel/tracing/options/stacktrace", "0\n");
+        put("sys/kernel/tracing/events/kmem/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_alloc/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmem_cache_free/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kmalloc/enable", "0\n");
+        put("sys/kernel/tracing/events/kmem/kfree/enable", "0\n");
+        put("proc/kallsyms", "ffffffff81000000 T _stext\nffffffff81001000 T kmem_cache_alloc_noprof\n");
+        put("dev/kmsg", "");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/sys/kernel/tracing/instances", root);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+/* The tracer's instance exists already (another daemon tracing the cache):
+ * the alert names the instance, not a boot option. */
+START_TEST(test_tracefs_instance_busy) {
+        struct config c;
+        struct seen s = {};
+        struct capture_manager *m;
+        struct capture_trigger why = { .reason = "test", .objects_per_min = 100 };
+        char path[4096];
+
+        make_618_tracefs_tree();
+        config_for_root(&c);
+        m = new_manager(&c, &s);
+        /* After the start, whose recovery removes stale instances. */
+        snprintf(path, sizeof path, "%s/sys/kernel/tracing/instances/slabwatch-UDP", root);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        ck_assert_int_eq(capture_manager_trip(m, "UDP", &why), 0);
+        run_until_done(&s, 1);
+        ck_assert_int_eq(s.error, -EOPNOTSUPP);
+        ck_assert_msg(strstr(s.message, "instances/slabwatch-UDP exists already") != NULL, "%s", s.message);
+        ck_assert_msg(strstr(s.message, "slab_debug") == NULL, "%s", s.message);
+        ck_assert_ptr_nonnull(strstr(s.warnings, "Device or resource busy"));
+        capture_manager_free(m);
+        ck_assert_int_eq(rmdir(path), 0);
+}
+END_TEST
+
 static Suite *capture_suite(void) {
         Suite *s = suite_create("capture_fake");
         TCase *tc = tcase_create("core");
@@ -931,6 +1241,9 @@ static Suite *capture_suite(void) {
         tcase_add_test(tc, test_state_full);
         tcase_add_test(tc, test_state_eacces);
         tcase_add_test(tc, test_restart_after_kill);
+        tcase_add_test(tc, test_checkpoint_recovered);
+        tcase_add_test(tc, test_recover_corrupt_checkpoint);
+        tcase_add_test(tc, test_tracefs_instance_busy);
         suite_add_tcase(s, tc);
         return s;
 }

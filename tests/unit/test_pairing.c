@@ -613,6 +613,49 @@ START_TEST(test_stackless) {
 }
 END_TEST
 
+/* A checkpoint's snapshot: what is paired so far, the top stacks only
+ * (totals count all), queued events not yet released, and the stream goes
+ * on to the same finish as without it. */
+START_TEST(test_snapshot) {
+        struct pairing *p = new_pairing(PAIRING_WINDOW_NONE, false, 0);
+        uint32_t leak = stack_of(p, 0x100, 0x200, 0x300);
+        uint32_t other = stack_of(p, 0x100, 0x210, 0x310);
+        uint32_t freer = stack_of(p, 0x500, 0x600, 0x700);
+        struct pairing_result *snap = NULL, *r;
+        unsigned calls = 0;
+        uint64_t ts = 1000;
+
+        for (uint64_t i = 0; i < 10; i++)
+                push(p, PAIRING_ALLOC, ts++, 0, 0xa000 + i * 64, leak, 42);
+        for (uint64_t i = 0; i < 3; i++)
+                push(p, PAIRING_ALLOC, ts++, 0, 0xc000 + i * 64, other, 42);
+        pairing_release(p, ts);
+        /* Queued, not released: the snapshot does not see it yet. */
+        push(p, PAIRING_FREE, ts + 10, 0, 0xa000, freer, 42);
+
+        ck_assert_int_eq(pairing_snapshot(p, ts + 100, resolve_table, &calls, 1, &snap), 0);
+        ck_assert_uint_eq(snap->n_stacks, 1);
+        ck_assert_uint_eq(snap->stacks[0].id, leak);
+        ck_assert_uint_eq(snap->stacks[0].outstanding, 10);
+        ck_assert_uint_eq(snap->outstanding, 13);
+        ck_assert_uint_eq(snap->allocs, 13);
+        ck_assert_uint_eq(snap->frees, 0);
+        pairing_result_free(snap);
+
+        /* The stream goes on; the finish pairs the queued free. */
+        push(p, PAIRING_FREE, ts + 20, 0, 0xa040, freer, 42);
+        r = finish(p, ts + 1000);
+        ck_assert_uint_eq(r->n_stacks, 2);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 8);
+        ck_assert_uint_eq(r->stacks[0].frees, 2);
+        ck_assert_uint_eq(r->outstanding, 11);
+        pairing_result_free(r);
+        /* Finished: no more snapshots. */
+        ck_assert_int_eq(pairing_snapshot(p, 0, NULL, NULL, 0, &snap), -EINVAL);
+        pairing_free(p);
+}
+END_TEST
+
 static Suite *pairing_suite(void) {
         Suite *s = suite_create("pairing");
         TCase *tc = tcase_create("core");
@@ -633,6 +676,7 @@ static Suite *pairing_suite(void) {
         tcase_add_test(ledger, test_drain_phase);
         tcase_add_test(ledger, test_settle_without_drain);
         tcase_add_test(ledger, test_stackless);
+        tcase_add_test(ledger, test_snapshot);
         suite_add_tcase(s, ledger);
         TCase *limits = tcase_create("limits");
         tcase_add_test(limits, test_memory_bound);

@@ -405,6 +405,104 @@ START_TEST(test_pending_overflow) {
 }
 END_TEST
 
+/* A record of @words 4-byte words at *@off of @page, @delta ns after the last. */
+static void put_record(uint8_t *page, size_t *off, uint32_t delta, const uint8_t *data, uint32_t words) {
+        uint32_t hdr = words | (delta << 5);
+        memcpy(page + *off, &hdr, 4);
+        memcpy(page + *off + 4, data, words * 4);
+        *off += 4 + words * 4;
+}
+
+static void put_alloc(const struct tracerec_layout *l, uint8_t *page, size_t *off, uint64_t ptr) {
+        uint8_t rec[48] = {};
+        uint16_t type = (uint16_t) l->events[TRACEREC_KMEM_CACHE_ALLOC].id;
+        memcpy(rec, &type, 2);
+        memcpy(rec + l->events[TRACEREC_KMEM_CACHE_ALLOC].ptr.offset, &ptr, 8);
+        put_record(page, off, 100, rec, sizeof rec / 4);
+}
+
+static void put_stack(const struct tracerec_layout *l, uint8_t *page, size_t *off, uint64_t f0, uint64_t f1) {
+        uint8_t rec[64] = {};
+        uint16_t type = (uint16_t) l->stack_id;
+        uint32_t size = 2;
+        memcpy(rec, &type, 2);
+        memcpy(rec + l->stack_size.offset, &size, 4);
+        memcpy(rec + l->stack_caller.offset, &f0, 8);
+        memcpy(rec + l->stack_caller.offset + 8, &f1, 8);
+        ck_assert_uint_le(l->stack_caller.offset + 16, sizeof rec);
+        put_record(page, off, 10, rec, sizeof rec / 4);
+}
+
+static void end_page(const struct tracerec_layout *l, uint8_t *page, size_t off, uint64_t ts, bool missed) {
+        uint64_t commit = (off - l->page.data_offset) | (missed ? UINT64_C(1) << 31 : 0);
+        memcpy(page, &ts, 8);
+        memcpy(page + 8, &commit, l->page.commit_size);
+}
+
+/* Events lost between two pages: the stack record after the gap belongs
+ * to a dropped event (here a free), not to the allocation still waiting
+ * for its stack before the gap. The allocation goes without a stack, and
+ * no stack is shown with an allocation it never made. */
+START_TEST(test_stack_across_gap) {
+        struct tracerec_layout l;
+        static struct collected got;
+        struct tracerec *t = NULL;
+        struct tracerec_stats st;
+        struct pairing_result *res = NULL;
+        static uint8_t p1[4096], p2[4096];
+        size_t off;
+
+        load_layout(&l);
+        ck_assert_uint_eq(l.page.commit_size, 8);
+        got.n = 0;
+        ck_assert_int_eq(pairing_new(NULL, &got.pairing), 0);
+        ck_assert_int_eq(tracerec_new(&l, 1, 0, collect, &got, &t), 0);
+
+        /* Page 1: alloc A with its stack, alloc B whose stack was dropped. */
+        off = l.page.data_offset;
+        put_alloc(&l, p1, &off, 0x1000);
+        put_stack(&l, p1, &off, 0xa1, 0xa2);
+        put_alloc(&l, p1, &off, 0x2000);
+        end_page(&l, p1, off, 1000000, false);
+        /* Page 2, after a gap: the stack of a dropped free of A, then alloc C
+         * with the stack A had. */
+        off = l.page.data_offset;
+        put_stack(&l, p2, &off, 0xf1, 0xf2);
+        put_alloc(&l, p2, &off, 0x3000);
+        put_stack(&l, p2, &off, 0xa1, 0xa2);
+        end_page(&l, p2, off, 2000000, true);
+
+        ck_assert_int_eq(tracerec_page(t, 0, p1, sizeof p1), 0);
+        ck_assert_int_eq(tracerec_page(t, 0, p2, sizeof p2), 0);
+        tracerec_flush(t);
+        tracerec_get_stats(t, &st);
+        ck_assert_uint_eq(st.events, 3);
+        ck_assert_uint_eq(st.missed_pages, 1);
+        ck_assert_uint_eq(st.stacks_missing, 1);
+        ck_assert_uint_eq(st.stacks_orphaned, 1);
+        ck_assert_uint_eq(got.n, 3);
+        ck_assert(got.ev[0].has_stack);
+        ck_assert_uint_eq(got.ev[1].ptr, 0x2000);
+        ck_assert(!got.ev[1].has_stack);
+        ck_assert(got.ev[2].has_stack);
+
+        ck_assert_int_eq(pairing_finish(got.pairing, 0, NULL, NULL, &res), 0);
+        uint64_t allocs = 0;
+        for (size_t i = 0; i < res->n_stacks; i++) {
+                for (size_t k = 0; k < res->stacks[i].n_frames; k++)
+                        ck_assert_msg(strstr(res->stacks[i].frames[k], "f1") == NULL,
+                                      "the free's stack shows %" PRIu64 " allocations", res->stacks[i].allocs);
+                allocs += res->stacks[i].allocs;
+        }
+        ck_assert_uint_eq(allocs, 3);
+        ck_assert_uint_eq(res->stackless_events, 1);
+        pairing_result_free(res);
+        pairing_free(got.pairing);
+        tracerec_free(t);
+        ev_done(got.ev, got.n);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("tracerec");
         TCase *tc = tcase_create("fixtures");
@@ -413,6 +511,7 @@ static Suite *suite(void) {
         tc = tcase_create("limits");
         tcase_add_test(tc, test_page_limits);
         tcase_add_test(tc, test_pending_overflow);
+        tcase_add_test(tc, test_stack_across_gap);
         suite_add_tcase(s, tc);
         return s;
 }
