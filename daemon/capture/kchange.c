@@ -45,6 +45,7 @@ static const char *const op_names[_KCHANGE_OP_MAX] = {
         [KCHANGE_EVENT] = "event enable",
         [KCHANGE_TRACING_ON] = "tracing on",
         [KCHANGE_SLUB_TRACE] = "SLUB trace flag",
+        [KCHANGE_TRIGGER] = "event trigger",
 };
 
 const char *kchange_op_name(enum kchange_op op) {
@@ -82,6 +83,20 @@ bool kchange_holds(const struct kchange *k, enum kchange_op op) {
 static int write_value(const char *path, const char *value) {
         size_t len = strlen(value);
         int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, value, len);
+        int r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* A trigger file is a list: opened with O_TRUNC it drops every trigger
+ * of the event, so triggers are added and removed by appending. */
+static int append_value(const char *path, const char *value) {
+        size_t len = strlen(value);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         ssize_t n = write(fd, value, len);
@@ -254,7 +269,7 @@ int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const
         if ((op == KCHANGE_MOUNT_TRACEFS || op == KCHANGE_SLUB_TRACE) && !k->state_dir[0])
                 return -EINVAL;
         bool needs_value = op == KCHANGE_TRACE_CLOCK || op == KCHANGE_BUFFER_SIZE || op == KCHANGE_OPTION ||
-                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON;
+                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON || op == KCHANGE_TRIGGER;
         if (needs_value && !value)
                 return -EINVAL;
         if (k->n >= KCHANGE_MAX)
@@ -290,6 +305,13 @@ int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const
                 break;
         case KCHANGE_SLUB_TRACE:
                 r = apply_slub_trace(k, c);
+                break;
+        case KCHANGE_TRIGGER:
+                /* Removing a trigger names it as it was added, after a '!'. */
+                if (value[0] == '!' || value[0] == '\0' ||
+                    (size_t) snprintf(c->undo, sizeof c->undo, "!%s", value) >= sizeof c->undo)
+                        return -EINVAL;
+                r = append_value(path, value);
                 break;
         default:
                 return -EINVAL;
@@ -329,6 +351,9 @@ static int undo_one(const struct change *c) {
                 break;
         case KCHANGE_SLUB_TRACE:
                 r = write_value(c->path, "0");
+                break;
+        case KCHANGE_TRIGGER:
+                r = append_value(c->path, c->undo);
                 break;
         default:
                 r = -EINVAL;

@@ -35,6 +35,8 @@ enum kchange_op {
         KCHANGE_EVENT,          /* write "1" to events/<sys>/<event>/enable; undo: "0" */
         KCHANGE_TRACING_ON,     /* write @value to tracing_on; undo: the value before */
         KCHANGE_SLUB_TRACE,     /* write "1" to <sys>/kernel/slab/<cache>/trace (marker); undo: "0" */
+        KCHANGE_TRIGGER,        /* add the trigger @value ("stacktrace if ...") to events/<sys>/<event>/trigger;
+                                 * undo: remove it ("!" + @value) */
         _KCHANGE_OP_MAX,
 };
 

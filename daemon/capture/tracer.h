@@ -37,6 +37,13 @@ enum tracer_filter {
         TRACER_FILTER_KMALLOC,  /* kmalloc by `bytes_alloc`, every kfree but kfree(NULL) */
 };
 
+/* Which events carry a kernel stack. */
+enum tracer_stacks {
+        TRACER_STACKS_AUTO,     /* ALLOCS where the kernel has event triggers, else ALL */
+        TRACER_STACKS_ALLOCS,   /* a `stacktrace if <filter>` trigger on the allocation events only */
+        TRACER_STACKS_ALL,      /* the instance's stacktrace option: every event, frees included */
+};
+
 struct tracer_options {
         const char *tracefs_dir;        /* the tracefs mount, root prefix included */
         const char *proc_dir;           /* for kallsyms without libtraceevent; NULL = /proc */
@@ -51,6 +58,7 @@ struct tracer_options {
         uint64_t max_events;            /* 0 = TRACER_MAX_EVENTS_DEFAULT */
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
         uint64_t settle_ns;             /* see pairing_options.settle_ns */
+        enum tracer_stacks stacks;
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -64,6 +72,7 @@ struct tracer_formats {
         bool kmalloc_bytes;
         bool kfree;
         bool kernel_stack;              /* ftrace/kernel_stack */
+        bool triggers;                  /* events/kmem/<event>/trigger files */
 };
 
 struct tracer_stats {
@@ -73,6 +82,7 @@ struct tracer_stats {
         uint64_t allocs;
         uint64_t frees;
         uint64_t null_ptr;              /* kfree(NULL) and failed allocs: not paired */
+        uint64_t stacks;                /* stack records matched to their event */
         uint64_t stacks_missing;        /* events whose stack record never came */
         uint64_t stacks_orphaned;       /* stack records with no event to go with */
         uint64_t over_limit;            /* events read after max_events or the memory bound */
@@ -84,6 +94,12 @@ struct tracer_stats {
         bool alloc_filter_exact;        /* false: allocs filtered by size, other caches may show */
         bool mono_clock;                /* events carry CLOCK_MONOTONIC: drain and settle apply */
         unsigned n_cpus;
+        enum tracer_stacks stacks_mode; /* ALLOCS or ALL, as set up */
+        /* The cost on our side: this process's CPU time and the wall time
+         * from the start of tracing to the end of tracer_stop()'s drain
+         * (so far, while it runs). */
+        uint64_t cpu_ns;
+        uint64_t wall_ns;
 };
 
 struct tracer;
@@ -127,14 +143,18 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret);
 /* The instance directory name, e.g. "slabwatch-kmalloc-256". */
 const char *tracer_instance_name(const struct tracer *t);
 
-/* The filters applied, for the report: "kmem:kmalloc bytes_alloc == 256;
- * kmem:kfree ptr != 0". */
+/* The filters applied and where the stacks come from, for the report:
+ * "kmem:kmalloc bytes_alloc == 256; kmem:kfree ptr != 0; stacks on
+ * allocations only (stacktrace trigger)". */
 const char *tracer_describe(const struct tracer *t);
 
 /* "slabwatch-" + @cache_name with every byte outside [A-Za-z0-9._-]
  * replaced by '_'. -EINVAL for an empty name, -ENAMETOOLONG if the result
  * would not fit TRACER_INSTANCE_NAME_MAX or @size. */
 int tracer_instance_name_for(const char *cache_name, char *buf, size_t size);
+
+/* "allocations only (stacktrace trigger)", "every event (stacktrace option)". */
+const char *tracer_stacks_name(enum tracer_stacks s);
 
 /* Read the kmem and ftrace event formats under @tracefs_dir. -ENOENT if
  * there are no kmem events (tracefs not mounted there). */

@@ -184,14 +184,7 @@ static void handle_event(struct tracerec *t, unsigned cpu, enum tracerec_kind k,
                          size_t len) {
         struct cpu_state *c = &t->cpus[cpu];
         enum pairing_kind kind = kinds[k].kind;
-
-        if (c->n_pending == TRACEREC_PENDING_MAX) {
-                t->stats.stacks_missing++;
-                emit(t, cpu, &c->pending[0], NULL, 0);
-                memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof *c->pending);
-                c->n_pending--;
-        }
-        c->pending[c->n_pending++] = (struct pending) {
+        struct pending ev = {
                 .ts = ts,
                 .ptr = read_uint(data, len, t->l.events[k].ptr),
                 .bytes = kind == PAIRING_ALLOC ? read_uint(data, len, t->l.events[k].bytes) : 0,
@@ -200,6 +193,20 @@ static void handle_event(struct tracerec *t, unsigned cpu, enum tracerec_kind k,
                 .preempt = (uint8_t) read_uint(data, len, t->l.common_preempt),
                 .kind = (uint8_t) kind,
         };
+
+        if (t->l.events[k].stackless) {
+                /* No stack follows: the pairing sorts it in among the
+                 * events still waiting (the watermark stays below them). */
+                emit(t, cpu, &ev, NULL, 0);
+                return;
+        }
+        if (c->n_pending == TRACEREC_PENDING_MAX) {
+                t->stats.stacks_missing++;
+                emit(t, cpu, &c->pending[0], NULL, 0);
+                memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof *c->pending);
+                c->n_pending--;
+        }
+        c->pending[c->n_pending++] = ev;
 }
 
 static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, size_t len) {
@@ -244,6 +251,7 @@ static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, 
                 t->stats.stacks_missing++;
                 emit(t, cpu, &c->pending[i], NULL, 0);
         }
+        t->stats.stacks++;
         emit(t, cpu, &c->pending[j], frames, k);
         c->n_pending = j;
 }
