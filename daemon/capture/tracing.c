@@ -211,6 +211,16 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
                 pairing_result_free(res);
         }
         rep->attribution.settle_usec = st.mono_clock ? t->settle_usec : 0;
+        rep->overhead = (struct report_overhead) {
+                .known = true,
+                .records = st.records,
+                .bytes = st.bytes,
+                .events = st.events,
+                .stacks_recorded = st.stacks,
+                .daemon_cpu_usec = st.cpu_ns / 1000,
+                .traced_usec = st.wall_ns / 1000,
+        };
+        snprintf(rep->overhead.stacks, sizeof rep->overhead.stacks, "%s", tracer_stacks_name(st.stacks_mode));
         if (!st.lost_known)
                 (void) report_strv_add(&rep->warnings,
                                        "tracing: per-CPU loss counters could not be read: losses unknown");
