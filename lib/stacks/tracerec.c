@@ -253,7 +253,20 @@ static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, 
         }
         t->stats.stacks++;
         emit(t, cpu, &c->pending[j], frames, k);
-        c->n_pending = j;
+        /* Nor will older events of its own context: a context writes an
+         * event's stack before it can write another event. Letting them go
+         * now keeps the watermark (held below the oldest waiting event)
+         * moving when a stack was lost. */
+        size_t kept = 0;
+        for (size_t i = 0; i < j; i++) {
+                const struct pending *q = &c->pending[i];
+                if (q->pid == pid && q->flags == flags && q->preempt == preempt) {
+                        t->stats.stacks_missing++;
+                        emit(t, cpu, q, NULL, 0);
+                } else
+                        c->pending[kept++] = *q;
+        }
+        c->n_pending = kept;
 }
 
 void tracerec_record(struct tracerec *t, unsigned cpu, uint64_t ts, const uint8_t *data, size_t len) {

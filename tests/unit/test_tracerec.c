@@ -502,6 +502,85 @@ START_TEST(test_pending_overflow) {
 }
 END_TEST
 
+/* A lost stack does not hold its event back: the next stack of the same
+ * context lets it go (the watermark moves on), one of another context
+ * does not. Frees of a stackless kind pass at once. */
+START_TEST(test_lost_stack_released) {
+        struct tracerec_layout l;
+        static struct collected got;
+        struct tracerec *t = NULL;
+        struct tracerec_stats st;
+        uint8_t ev[64] = {}, stack[128] = {};
+
+        fixture = DIR_ALL;
+        load_syms();
+        load_layout(&l);
+        l.events[TRACEREC_KMEM_CACHE_FREE].stackless = true;
+        got.n = 0;
+        ck_assert_int_eq(pairing_new(NULL, &got.pairing), 0);
+        ck_assert_int_eq(tracerec_new(&l, 1, 0, collect, &got, &t), 0);
+        uint16_t alloc = (uint16_t) l.events[TRACEREC_KMEM_CACHE_ALLOC].id;
+        uint16_t free_type = (uint16_t) l.events[TRACEREC_KMEM_CACHE_FREE].id;
+        uint16_t stack_type = (uint16_t) l.stack_id;
+        int32_t pid = 42;
+        memcpy(ev + l.common_pid.offset, &pid, 4);
+        memcpy(stack + l.common_pid.offset, &pid, 4);
+        memcpy(stack, &stack_type, 2);
+        uint64_t one = 1, frame = syms[0].addr;
+        memcpy(stack + l.stack_size.offset, &one, l.stack_size.size < 8 ? l.stack_size.size : 8);
+        memcpy(stack + l.stack_caller.offset, &frame, 8);
+
+        /* Alloc 1 loses its stack; alloc 2 gets one. */
+        memcpy(ev, &alloc, 2);
+        for (uint64_t ptr = 1; ptr <= 2; ptr++) {
+                memcpy(ev + l.events[TRACEREC_KMEM_CACHE_ALLOC].ptr.offset, &ptr, 8);
+                tracerec_record(t, 0, ptr * 100, ev, sizeof ev);
+        }
+        /* Another context's event (an interrupt's: other flags) waits on. */
+        uint8_t irq = 0x08;
+        uint64_t ptr3 = 3;
+        memcpy(ev + l.events[TRACEREC_KMEM_CACHE_ALLOC].ptr.offset, &ptr3, 8);
+        ev[l.common_flags.offset] = irq;
+        tracerec_record(t, 0, 250, ev, sizeof ev);
+        ev[l.common_flags.offset] = 0;
+        /* A free: through at once, nothing waits for a stack of it. */
+        memcpy(ev, &free_type, 2);
+        uint64_t ptr9 = 9;
+        memcpy(ev + l.events[TRACEREC_KMEM_CACHE_FREE].ptr.offset, &ptr9, 8);
+        tracerec_record(t, 0, 260, ev, sizeof ev);
+        tracerec_get_stats(t, &st);
+        ck_assert_uint_eq(st.events, 1);
+        ck_assert_uint_eq(got.ev[0].ptr, 9);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), 99);
+
+        tracerec_record(t, 0, 270, stack, sizeof stack);
+        tracerec_get_stats(t, &st);
+        /* Alloc 3 (the interrupt's) is newer than alloc 2: above it, let go. */
+        ck_assert_uint_eq(st.events, 4);
+        ck_assert_uint_eq(st.stacks, 1);
+        ck_assert_uint_eq(st.stacks_missing, 2);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), UINT64_MAX);
+        bool stacked[4] = {};
+        for (size_t i = 0; i < got.n; i++)
+                if (got.ev[i].ptr < 4)
+                        stacked[got.ev[i].ptr] = got.ev[i].has_stack;
+        ck_assert(!stacked[1] && stacked[2] && !stacked[3]);
+
+        /* The interrupt's event stays while a newer one of the task's is matched. */
+        memcpy(ev, &alloc, 2);
+        ev[l.common_flags.offset] = irq;
+        tracerec_record(t, 0, 300, ev, sizeof ev);
+        ev[l.common_flags.offset] = 0;
+        tracerec_record(t, 0, 310, ev, sizeof ev);
+        tracerec_record(t, 0, 320, stack, sizeof stack);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), 299);
+        tracerec_flush(t);
+        pairing_free(got.pairing);
+        tracerec_free(t);
+        ev_done(got.ev, got.n);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("tracerec");
         TCase *tc = tcase_create("fixtures");
@@ -511,6 +590,7 @@ static Suite *suite(void) {
         tc = tcase_create("limits");
         tcase_add_test(tc, test_page_limits);
         tcase_add_test(tc, test_pending_overflow);
+        tcase_add_test(tc, test_lost_stack_released);
         suite_add_tcase(s, tc);
         return s;
 }
