@@ -109,7 +109,9 @@ static void stacks_usage(FILE *f) {
               "text, SLUB TRACE output or object reports, KASAN reports, a kmemleak report,\n"
               "page_owner or page_owner_sort output, or an alloc_traces file; gzip and xz\n"
               "are read directly; - reads stdin. Allocation and free stacks are ranked\n"
-              "apart. Exit status 4: no stack found.\n"
+              "apart. A capture bundle's raw.trace (read alone) is re-paired: its stacks\n"
+              "are ranked by objects still outstanding, the culprit frame named. Exit\n"
+              "status 4: no stack found.\n"
               "\n"
               "  --from FUNC         re-root each stack at FUNC (a glob) and group by its callers\n"
               "  --tree              show a call tree (outermost caller first; with --from,\n"
@@ -612,6 +614,17 @@ int offline_stacks_main(int argc, char **argv) {
                 return EXIT_OK;
         if (r > 0)
                 return r;
+
+        /* A capture's raw.trace is paired, not aggregated: alone. */
+        for (size_t i = 0; i < a.n_files; i++)
+                if (stacks_is_raw_trace(a.files[i])) {
+                        if (a.n_files > 1) {
+                                fprintf(stderr, "slabwatchctl stacks: %s is a raw.trace, which is read alone\n",
+                                        input_display_name(a.files[i]));
+                                return EXIT_USAGE;
+                        }
+                        return stacks_raw_main(&a, a.files[0]);
+                }
 
         struct stackagg_options o = {
                 .from = a.from,

@@ -75,6 +75,14 @@ enum stackagg_tree_order stacks_tree_order(const struct stacks_args *a);
 void stacks_print_folded_entry(FILE *f, const struct stacks_report *rep, const struct stacks_population *pop,
                                const struct stackagg_entry *e);
 
+/* True if @path (not stdin) starts with raw.trace's magic. */
+bool stacks_is_raw_trace(const char *path);
+
+/* `slabwatchctl stacks RAW.TRACE`: re-pair a capture's raw.trace and print
+ * its stacks ranked by outstanding objects, the culprit named (stacks_paired.c).
+ * Returns the exit code: 0, 1 (unreadable, not whole or malformed), 2, 4. */
+int stacks_raw_main(const struct stacks_args *a, const char *path);
+
 /* The run as one JSON document on one line. 0 or -ENOMEM. */
 int stacks_print_json(FILE *f, const struct stacks_args *a, const struct stacks_run *run,
                       const struct stacks_report *rep);

@@ -656,6 +656,8 @@ int bundle_write_capture(const char *state_dir, uint64_t budget_bytes, struct re
                 r = add_blob(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
         if (r >= 0)
                 r = add_blob(b, BUNDLE_ALLOCINFO_LAST, &in->allocinfo_last);
+        if (r >= 0)
+                r = add_blob(b, BUNDLE_RAW_TRACE, &in->raw_trace);
         if (r >= 0 && report_summary_json(rep, &summary) >= 0)
                 r = bundle_add_json(b, BUNDLE_SUMMARY_JSON, summary);
         if (r >= 0)

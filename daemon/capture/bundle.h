@@ -39,6 +39,7 @@
 #define BUNDLE_SERIES_CSV "callsites-series.csv" /* every call site's count at every snapshot */
 #define BUNDLE_ALLOCINFO_FIRST "allocinfo.first" /* /proc/allocinfo at the start */
 #define BUNDLE_ALLOCINFO_LAST "allocinfo.last"  /* and at the end */
+#define BUNDLE_RAW_TRACE "raw.trace"            /* the ring-buffer pages read, capped (stacks/rawtrace.h) */
 
 struct bundle;
 
@@ -111,6 +112,7 @@ struct bundle_capture {
         const struct bundle_blob *last_raw;     /* per call-site source, its latest snapshot as read */
         struct bundle_blob allocinfo_first;
         struct bundle_blob allocinfo_last;
+        struct bundle_blob raw_trace;           /* raw.trace of a tracefs capture */
 };
 
 /* Write the whole bundle of finished capture @rep under @state_dir, then

@@ -181,7 +181,7 @@ static void capture_free(struct capture *cap) {
         if (!cap)
                 return;
         /* Only on an error path: capture_finish() stopped it. */
-        tracing_stop(cap->tracing, cap->report);
+        tracing_stop(cap->tracing, cap->report, NULL);
         callsnap_free(cap->callsites);
         free(cap->history);
         identity_free(cap->identity);
@@ -533,7 +533,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
         ev_timer_stop(m->loop, &cap->watch_timer);
 
         /* Restore the kernel first: everything after this can fail. */
-        tracing_stop(cap->tracing, rep);
+        struct tracing_raw raw = {};
+        tracing_stop(cap->tracing, rep, &raw);
         cap->tracing = NULL;
 
         /* A last call-site snapshot, unless one was taken within the interval. */
@@ -546,8 +547,10 @@ static void capture_finish(struct capture *cap, const char *reason) {
 
         callsnap_bundle_files(cap->callsites, &files);
         files.history = (struct bundle_blob) { .data = cap->history, .len = cap->history ? cap->history_len : 0 };
+        files.raw_trace = (struct bundle_blob) { .data = (const char *) raw.data, .len = raw.len };
         bundle_error = bundle_write_capture(m->config.paths.state_dir, m->config.capture.disk_budget_bytes, rep,
                                             &files, dir, sizeof dir, error_path, sizeof error_path);
+        free(raw.data);
 
         /* Unlink before the callback, which may start the next capture. */
         for (struct capture **p = &m->captures; *p; p = &(*p)->next)

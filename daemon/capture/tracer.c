@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/readfile.h"
 #include "stacks/frames.h"
+#include "stacks/rawtrace.h"
 #include "stacks/tracefmt.h"
 #include "stacks/tracerec.h"
 
@@ -151,6 +152,15 @@ struct tracer {
 
         struct pairing *pairing;
         struct tracerec *rec;
+        /* raw.trace: the pages as read, until tracer_stop() finishes the file. */
+        struct rawtrace_writer *raw;
+        int raw_error;                          /* finishing the file failed */
+        uint8_t *raw_data;
+        size_t raw_len;
+        bool frees_unfiltered;
+        uint64_t settle_ns;
+        uint64_t max_events;
+        char kernel_release[128];
         uint64_t last_stats_ns;
         uint64_t cpu_start_ns;                  /* CLOCK_PROCESS_CPUTIME_ID when tracing began */
         uint64_t wall_start_ns;
@@ -428,6 +438,13 @@ static int drain_cpu(struct tracer *t, struct tracer_cpu *c, bool *ret_drained) 
                 if ((size_t) n < t->page_size)
                         memset((char *) t->page + n, 0, t->page_size - (size_t) n);
                 (void) tracerec_page(t->rec, (unsigned) c->cpu, t->page, t->page_size);
+                if (t->raw) {
+                        /* Left out by the cap (or memory): the file says it is truncated. */
+                        if (rawtrace_writer_page(t->raw, (unsigned) c->cpu, t->page, t->page_size) != 0)
+                                t->stats.raw_pages_dropped++;
+                        else
+                                t->stats.raw_pages++;
+                }
         }
         *ret_drained = false;
         return 0;
@@ -698,6 +715,38 @@ static int open_readers(struct tracer *t, const char *instance_dir) {
         return k > 0 ? 0 : -ENOENT;
 }
 
+/* raw.trace's writer, with the format texts it needs to decode on its own. */
+static int start_raw(struct tracer *t, const struct tracer_options *o) {
+        if (o->raw_trace_max_bytes == 0)
+                return 0;
+        int r = rawtrace_writer_new(o->raw_trace_max_bytes, &t->raw);
+        struct readfile_buf b = {};
+        if (r == 0)
+                r = read_text(t->tracefs_dir, "events/header_page", &b);
+        if (r == 0)
+                r = rawtrace_writer_format(t->raw, "header_page", b.data, b.len);
+        readfile_done(&b);
+        b = (struct readfile_buf) {};
+        if (r == 0)
+                r = read_text(t->tracefs_dir, "events/ftrace/kernel_stack/format", &b);
+        if (r == 0)
+                r = rawtrace_writer_format(t->raw, "kernel_stack", b.data, b.len);
+        readfile_done(&b);
+        for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
+                if (!t->events[i].used)
+                        continue;
+                char rel[128];
+                const char *name = tracerec_kind_name((enum tracerec_kind) i);
+                snprintf(rel, sizeof rel, "events/kmem/%s/format", name);
+                b = (struct readfile_buf) {};
+                r = read_text(t->tracefs_dir, rel, &b);
+                if (r == 0)
+                        r = rawtrace_writer_format(t->raw, name, b.data, b.len);
+                readfile_done(&b);
+        }
+        return r;
+}
+
 /* The pairing and the record matcher, once the clock is known. */
 static int start_matching(struct tracer *t, const struct tracer_options *o, bool frees_unfiltered, unsigned n_cpus) {
         struct tracerec_layout l;
@@ -714,8 +763,13 @@ static int start_matching(struct tracer *t, const struct tracer_options *o, bool
                         &t->pairing);
         if (r < 0)
                 return r;
-        return tracerec_new(&l, n_cpus, o->max_events ? o->max_events : TRACER_MAX_EVENTS_DEFAULT,
-                            tracerec_emit_to_pairing, t->pairing, &t->rec);
+        t->frees_unfiltered = frees_unfiltered;
+        t->settle_ns = t->mono_clock ? o->settle_ns : 0;
+        t->max_events = o->max_events ? o->max_events : TRACER_MAX_EVENTS_DEFAULT;
+        r = start_raw(t, o);
+        if (r < 0)
+                return r;
+        return tracerec_new(&l, n_cpus, t->max_events, tracerec_emit_to_pairing, t->pairing, &t->rec);
 }
 
 int tracer_start(const struct tracer_options *o, struct tracer **ret) {
@@ -733,6 +787,7 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
                 goto fail;
         }
         snprintf(t->cache, sizeof t->cache, "%s", o->cache_name);
+        snprintf(t->kernel_release, sizeof t->kernel_release, "%s", o->kernel_release ? o->kernel_release : "");
         r = tracer_instance_name_for(o->cache_name, t->instance_name, sizeof t->instance_name);
         if (r < 0)
                 goto fail;
@@ -845,6 +900,44 @@ static int resolve_frame(uint64_t address, char *buf, size_t size, void *userdat
         return frames_classify(name, strlen(name)) == FRAMES_TRACING ? 1 : 0;
 }
 
+/* raw.trace made whole: what the replay needs to pair as we did, and the
+ * names of the stacks' addresses while our symbols are loaded. */
+static void finish_raw(struct tracer *t, uint64_t alloc_end_ns, uint64_t end_ns) {
+        struct tracerec_layout l;
+        if (!t->raw)
+                return;
+        int r = t->raw_error;
+        if (r == 0)
+                r = build_layout(t, &l);
+        if (r == 0)
+                r = rawtrace_writer_finish(t->raw, &l,
+                                           &(struct rawtrace_meta) {
+                                                   .cache = t->cache,
+                                                   .kernel = t->kernel_release,
+                                                   .stacks_allocs_only = t->stacks == TRACER_STACKS_ALLOCS,
+                                                   .frees_unfiltered = t->frees_unfiltered,
+                                                   .mono_clock = t->mono_clock,
+                                                   .settle_ns = t->settle_ns,
+                                                   .max_events = t->max_events,
+                                                   .alloc_end_ns = alloc_end_ns,
+                                                   .end_ns = end_ns,
+                                           },
+                                           resolve_frame, t, &t->raw_data, &t->raw_len);
+        t->raw_error = r;
+        rawtrace_writer_free(t->raw);
+        t->raw = NULL;
+}
+
+int tracer_take_raw_trace(struct tracer *t, uint8_t **ret_data, size_t *ret_len) {
+        if (!t || !ret_data || !ret_len)
+                return -EINVAL;
+        *ret_data = t->raw_data;
+        *ret_len = t->raw_len;
+        t->raw_data = NULL;
+        t->raw_len = 0;
+        return *ret_data ? 0 : t->raw_error;
+}
+
 int tracer_stop(struct tracer *t, struct pairing_result **ret) {
         if (!t || !ret || t->stopped)
                 return -EINVAL;
@@ -855,11 +948,13 @@ int tracer_stop(struct tracer *t, struct pairing_result **ret) {
         /* Events that never got their stack go in as they are. */
         tracerec_flush(t->rec);
         struct pairing_result *r = NULL;
-        int k = pairing_finish(t->pairing, mono_ns(), resolve_frame, t, &r);
+        uint64_t end_ns = mono_ns();
+        int k = pairing_finish(t->pairing, end_ns, resolve_frame, t, &r);
         if (k < 0)
                 return k;
         if (!t->mono_clock)
                 r->end_ns = r->last_ts_ns;
+        finish_raw(t, r->alloc_end_ns, end_ns);
         r->lost_events = t->stats.lost_events;
         *ret = r;
         return err;
@@ -881,6 +976,8 @@ void tracer_free(struct tracer *t) {
         free(t->cpus);
         tracerec_free(t->rec);
         pairing_free(t->pairing);
+        rawtrace_writer_free(t->raw);
+        free(t->raw_data);
         free(t->page);
         free_symbols(t);
         free(t->tracefs_dir);

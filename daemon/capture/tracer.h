@@ -59,6 +59,10 @@ struct tracer_options {
         uint64_t max_memory_bytes;      /* pairing tables; 0 = PAIRING_MEMORY_DEFAULT */
         uint64_t settle_ns;             /* see pairing_options.settle_ns */
         enum tracer_stacks stacks;
+        /* Keep the pages read, up to this many bytes, for raw.trace
+         * (tracer_take_raw_trace()); 0: none kept. */
+        uint64_t raw_trace_max_bytes;
+        const char *kernel_release;     /* for raw.trace; NULL = "" */
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -100,6 +104,9 @@ struct tracer_stats {
          * (so far, while it runs). */
         uint64_t cpu_ns;
         uint64_t wall_ns;
+        /* raw.trace: pages kept, and left out by raw_trace_max_bytes. */
+        uint64_t raw_pages;
+        uint64_t raw_pages_dropped;
 };
 
 struct tracer;
@@ -131,6 +138,12 @@ bool tracer_limit_reached(const struct tracer *t);
  * lost_events filled in) even if a teardown step failed; the first
  * teardown error is returned. */
 int tracer_stop(struct tracer *t, struct pairing_result **ret);
+
+/* After tracer_stop(): hand over raw.trace (the pages read, their formats,
+ * the symbols of their stacks; see stacks/rawtrace.h), which the caller
+ * frees. 0 with *ret_data NULL when none was kept; -ENOMEM if it could not
+ * be kept whole. */
+int tracer_take_raw_trace(struct tracer *t, uint8_t **ret_data, size_t *ret_len);
 
 /* Free @t, restoring the kernel state first if tracer_stop() was not
  * called. NULL is a no-op. */

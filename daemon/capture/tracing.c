@@ -76,6 +76,8 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         o.max_events = c->capture.max_events;
         o.max_memory_bytes = c->capture.max_memory_bytes;
         o.settle_ns = env->settle_usec * 1000;
+        o.raw_trace_max_bytes = c->capture.raw_trace_max_bytes;
+        o.kernel_release = env->probe->release;
 
         r = tracer_start(&o, &t);
         if (r < 0) {
@@ -198,7 +200,7 @@ void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret
         *ret_lost = st.lost_events;
 }
 
-static void stop_tracer(struct tracing *t, struct report *rep) {
+static void stop_tracer(struct tracing *t, struct report *rep, struct tracing_raw *ret_raw) {
         struct pairing_result *res = NULL;
         struct tracer_stats st;
         int r = tracer_stop(t->tracer, &res);
@@ -236,6 +238,17 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
         if (st.stacks_missing > 0)
                 (void) report_strv_addf(&rep->warnings, "tracing: %" PRIu64 " events came without a stack",
                                         st.stacks_missing);
+        if (ret_raw) {
+                int k = tracer_take_raw_trace(t->tracer, &ret_raw->data, &ret_raw->len);
+                if (k < 0)
+                        (void) report_strv_addf(&rep->warnings, "tracing: raw.trace could not be kept: %s",
+                                                strerror(-k));
+                else if (st.raw_pages_dropped > 0)
+                        (void) report_strv_addf(&rep->warnings,
+                                                "tracing: raw.trace holds the first %" PRIu64 " pages; %" PRIu64
+                                                " more were left out (capture.raw_trace_max)",
+                                                st.raw_pages, st.raw_pages_dropped);
+        }
         tracer_free(t->tracer);
 }
 
@@ -268,11 +281,11 @@ static void stop_kmsg(struct tracing *t, struct report *rep) {
         kmsgtracer_free(t->kmsg);
 }
 
-void tracing_stop(struct tracing *t, struct report *rep) {
+void tracing_stop(struct tracing *t, struct report *rep, struct tracing_raw *ret_raw) {
         if (!t)
                 return;
         if (t->tracer)
-                stop_tracer(t, rep);
+                stop_tracer(t, rep, ret_raw);
         if (t->kmsg)
                 stop_kmsg(t, rep);
         free(t);
