@@ -110,6 +110,8 @@ struct rawtrace_writer {
         uint64_t pages;
         uint64_t dropped;
         size_t first_page;              /* offset of the first page section; 0 = none yet */
+        struct tracefmt_page layout;    /* from the header_page format, to trim pages */
+        bool have_layout;
 };
 
 int rawtrace_writer_new(uint64_t max_bytes, struct rawtrace_writer **ret) {
@@ -150,12 +152,33 @@ int rawtrace_writer_format(struct rawtrace_writer *w, const char *name, const ch
                 return -E2BIG;
         char head[FORMAT_NAME_MAX + 1];
         int n = snprintf(head, sizeof head, "%s\n", name);
+        if (strcmp(name, "header_page") == 0)
+                w->have_layout = tracefmt_parse_header_page(text, len, &w->layout) == 0;
         return buf_section(&w->out, SECTION_FORMAT, head, (size_t) n, text, len);
 }
 
 int rawtrace_writer_page(struct rawtrace_writer *w, unsigned cpu, const uint8_t *page, size_t len) {
         if (!w || !page)
                 return -EINVAL;
+        /* A page is read whole however little it holds (a poll every few
+         * ms): keep its records (commit bytes), and the lost-events count
+         * the kernel may store after them; the rest is zero on replay. */
+        if (w->have_layout && len > w->layout.data_offset) {
+                /* The commit word, in the kernel's (this machine's) byte order;
+                 * its top bits flag missed events. */
+                uint64_t commit;
+                if (w->layout.commit_size == 8)
+                        memcpy(&commit, page + 8, 8);
+                else {
+                        uint32_t c32;
+                        memcpy(&c32, page + 8, 4);
+                        commit = c32;
+                }
+                commit &= (UINT64_C(1) << 30) - 1;
+                uint64_t keep = (uint64_t) w->layout.data_offset + commit + w->layout.commit_size;
+                if (keep < len)
+                        len = (size_t) keep;
+        }
         size_t total = SECTION_HEADER_BYTES + pad8(PAGE_HEADER_BYTES + len);
         if (w->page_bytes + total > w->max_bytes) {
                 w->dropped++;
@@ -672,6 +695,7 @@ struct feed_ctx {
         struct tracerec *rec;
         unsigned n_cpus;
         size_t page_size;
+        uint8_t *page;                  /* page_size bytes */
 };
 
 static int feed_section(struct replay *p, uint32_t type, size_t at, const uint8_t *payload, size_t len,
@@ -685,8 +709,15 @@ static int feed_section(struct replay *p, uint32_t type, size_t at, const uint8_
         if (cpu >= c->n_cpus)
                 return fail(p, -EBADMSG, "raw.trace: the page at byte %zu is of CPU %" PRIu32 ", past %u", at, cpu,
                             c->n_cpus);
+        size_t n = len - PAGE_HEADER_BYTES;
+        if (n > c->page_size)
+                return fail(p, -EBADMSG, "raw.trace: the page at byte %zu holds %zu bytes, a page is %zu", at, n,
+                            c->page_size);
+        /* Kept trimmed to its records: the rest reads as zero, as a short read does live. */
+        memcpy(c->page, payload + PAGE_HEADER_BYTES, n);
+        memset(c->page + n, 0, c->page_size - n);
         /* A page that does not decode whole is counted (bad_pages), as live. */
-        (void) tracerec_page(c->rec, cpu, payload + PAGE_HEADER_BYTES, len - PAGE_HEADER_BYTES);
+        (void) tracerec_page(c->rec, cpu, c->page, c->page_size);
         return 0;
 }
 
@@ -788,7 +819,13 @@ int rawtrace_replay(const uint8_t *data, size_t len, struct rawtrace_info *info,
         if (r < 0)
                 goto out;
         struct feed_ctx fc = { .rec = rec, .n_cpus = max_cpu + 1, .page_size = l.page.page_size };
+        fc.page = malloc(fc.page_size ? fc.page_size : 1);
+        if (!fc.page) {
+                r = -ENOMEM;
+                goto out;
+        }
         r = walk(&p, feed_section, &fc);
+        free(fc.page);
         if (r < 0)
                 goto out;
         tracerec_flush(rec);

@@ -10,7 +10,8 @@
  *   section  u32 type u32 zero u64 payload_bytes, the payload, zero padding
  *     FORMAT   "<name>\n" then the kernel's format text: header_page,
  *              kernel_stack, each traced kmem event
- *     PAGE     u32 cpu u32 zero, one sub-buffer page as trace_pipe_raw gave it
+ *     PAGE     u32 cpu u32 zero, one sub-buffer page as trace_pipe_raw gave it,
+ *              cut after its records (and the lost-events count after them)
  *     META     "key=value\n" lines: cache, kernel, stacks (allocs|all),
  *              kinds, frees_unfiltered, mono_clock, settle_ns, max_events,
  *              alloc_end_ns, end_ns

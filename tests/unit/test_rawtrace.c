@@ -373,6 +373,22 @@ START_TEST(test_writer_limits) {
         ck_assert_int_eq(rawtrace_writer_page(w, 0, NULL, 0), -EINVAL);
         rawtrace_writer_free(w);
         rawtrace_writer_free(NULL);
+
+        /* A page is kept up to its records: a nearly empty one takes little
+         * room (a poll every few ms reads many of them). */
+        size_t len;
+        char *hp = fixture("format/header_page", &len);
+        ck_assert_int_eq(rawtrace_writer_new(128, &w), 0);
+        ck_assert_int_eq(rawtrace_writer_format(w, "header_page", hp, len), 0);
+        free(hp);
+        static uint8_t page[PAGE];
+        uint64_t commit = 24;
+        memcpy(page + 8, &commit, 8);
+        ck_assert_int_eq(rawtrace_writer_page(w, 0, page, PAGE), 0);
+        commit = PAGE - 16;
+        memcpy(page + 8, &commit, 8);
+        ck_assert_int_eq(rawtrace_writer_page(w, 0, page, PAGE), 1);
+        rawtrace_writer_free(w);
         ck_assert(!rawtrace_is("SLWRAWT", 7));
 }
 END_TEST
