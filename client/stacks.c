@@ -259,6 +259,8 @@ static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf)
                         r = (int) n;
                         goto finish;
                 }
+                if (n > 0)
+                        stacks_kmsg_feed(run->kmsg, buf, (size_t) n);
                 r = n > 0 ? stackdump_parser_feed(p, buf, (size_t) n) : stackdump_parser_finish(p);
                 if (n == 0)
                         break;
@@ -266,6 +268,7 @@ static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf)
         if (r < 0)
                 fprintf(stderr, "slabwatchctl stacks: %s: %s\n", run->name, strerror(-r));
 finish:
+        stacks_kmsg_end_file(run->kmsg);
         if (run->file_errors > OFFLINE_ERRORS_SHOWN)
                 fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more lines reported\n", run->name,
                         run->file_errors - OFFLINE_ERRORS_SHOWN);
@@ -601,6 +604,7 @@ static void print_folded(FILE *f, const struct stacks_args *a, const struct stac
 static void stacks_run_free(struct stacks_run *run) {
         for (size_t i = 0; i < _STACKDUMP_ROLE_MAX; i++)
                 stackagg_free(run->agg[i]);
+        stacks_kmsg_free(run->kmsg);
         free(run->seen);
 }
 
@@ -635,6 +639,8 @@ int offline_stacks_main(int argc, char **argv) {
         };
         for (size_t i = 0; i < _STACKDUMP_ROLE_MAX && r >= 0; i++)
                 r = stackagg_new(&o, &run.agg[i]);
+        if (r >= 0)
+                r = stacks_kmsg_new(&run.kmsg);
         buf = malloc(OFFLINE_CHUNK_SIZE);
         if (r < 0 || !buf) {
                 fputs("slabwatchctl stacks: out of memory\n", stderr);
@@ -668,6 +674,9 @@ int offline_stacks_main(int argc, char **argv) {
                 print_ranked(stdout, &a, &run, &rep);
                 r = 0;
         }
+        /* SLUB TRACE records: with their frees, what is still outstanding is known. */
+        if (r >= 0 && !a.json && !a.folded && stacks_kmsg_any(run.kmsg))
+                r = stacks_kmsg_print(stdout, &a, run.kmsg, NULL);
         if (a.folded && !a.json && rep.total.dropped > 0)
                 fprintf(stderr, "slabwatchctl stacks: WARNING: %" PRIu64 " stacks (count %" PRIu64 ") not counted: "
                         "the limit on distinct stacks or their memory was reached\n", rep.total.dropped,
