@@ -6,9 +6,14 @@
  * hands the pages to stacks/tracerec, which matches events to their stacks
  * for the pairing (stacks/pairing); kallsyms names the frames at the end.
  *
+ * Stacks are taken on the allocation events only, by a `stacktrace if
+ * <filter>` trigger (its stack follows the event, as the stacktrace
+ * option's does), or on every event through the option where the kernel
+ * has no trigger files. The pages read can be kept for raw.trace.
+ *
  * The kernel is always put back (kchange, newest change first): tracing
- * and events off, filters cleared, the stack option, buffer size and clock
- * restored, readers closed and the instance removed, on tracer_stop() and
+ * and events off, triggers removed, filters cleared, the stack option,
+ * buffer size and clock restored, readers closed and the instance removed, on tracer_stop() and
  * on tracer_free() from any point of a failed setup. An instance a killed
  * daemon left behind is removed by kchange_recover(). */
 #pragma once
