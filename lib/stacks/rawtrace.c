@@ -25,7 +25,7 @@ enum section_type {
 #define FORMATS_MAX 16
 #define FORMAT_NAME_MAX 64
 
-/* ---- little-endian helpers ---- */
+/* ---- little-endian integers ---- */
 
 static void put_u32(uint8_t *p, uint32_t v) {
         for (int i = 0; i < 4; i++)

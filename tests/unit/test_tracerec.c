@@ -21,7 +21,7 @@
 
 #define DIR_ALL "linux-6.18-x86_64/ringbuf/"
 #define DIR_ALLOCS "linux-6.18-x86_64/ringbuf-allocstacks/"
-/* The recording the helpers read. */
+/* The recording the fixture readers below read. */
 static const char *fixture = DIR_ALL;
 
 static char *read_in_fixture(const char *name, size_t *ret_len) {
