@@ -2,8 +2,10 @@
  *
  * Drives one cache as hard as this machine can (leaker churners creating
  * and destroying objects at full speed), first untraced, then while the
- * tracer captures that cache with stacks, and prints: the workload's rate
- * both ways (the slowdown tracing causes), the events captured per second,
+ * tracer captures that cache with a stack on every event (the stacktrace
+ * option), then with stacks on allocations only (a stacktrace trigger),
+ * then untraced again, and prints: the workload's rate each way (the
+ * slowdown tracing causes), the events captured per second,
  * the events lost (per-CPU overruns and drops), the reader's CPU time and
  * the pairing memory. Two cases by default: a named cache (UDP sockets,
  * kmem_cache_alloc/free filtered by name) and a kmalloc size class (eventfd
@@ -125,27 +127,20 @@ static uint64_t run_workload(const char *kind, uint64_t ops, unsigned procs, str
         return now_ns() - start;
 }
 
-static void bench(const char *kind, uint64_t ops, unsigned procs) {
-        char cache[NAME_BUF];
-        if (cache_of(kind, cache, sizeof cache) < 0) {
-                printf("%s: cannot find its cache (leaker --print-cache failed)\n", kind);
-                return;
-        }
-        printf("== %s objects -> cache %s, %u churner(s) x %" PRIu64 " operations\n", kind, cache, procs, ops);
-
-        uint64_t off_ns = run_workload(kind, ops, procs, NULL);
-        double off_rate = (double) ops * procs / ((double) off_ns / 1e9);
-        printf("tracing off:  %.0f ops/s (%.2f s)\n", off_rate, (double) off_ns / 1e9);
-
+/* One traced run with stacks taken as @stacks says; the slowdown against
+ * @off_rate, the untraced run's. */
+static void bench_traced(const char *kind, const char *cache, uint64_t ops, unsigned procs, enum tracer_stacks stacks,
+                         double off_rate) {
         struct tracer *t = NULL;
-        struct tracer_options o = { .tracefs_dir = TRACEFS, .cache_name = cache };
+        struct tracer_options o = { .tracefs_dir = TRACEFS, .cache_name = cache, .stacks = stacks };
         uint64_t setup0 = now_ns();
         int r = tracer_start(&o, &t);
         uint64_t setup1 = now_ns();
         if (r < 0) {
-                printf("tracer_start: %s\n", strerror(-r));
+                printf("tracer_start (%s): %s\n", tracer_stacks_name(stacks), strerror(-r));
                 return;
         }
+        printf("-- stacks on %s\n", tracer_stacks_name(stacks));
         printf("filters:      %s (setup %.0f ms)\n", tracer_describe(t), (double) (setup1 - setup0) / 1e6);
         uint64_t cpu0 = cpu_ns();
         uint64_t on_ns = run_workload(kind, ops, procs, t);
@@ -166,8 +161,8 @@ static void bench(const char *kind, uint64_t ops, unsigned procs) {
         printf("tracing on:   %.0f ops/s (%.2f s): the workload runs %.2fx slower\n", on_rate, secs,
                off_rate / on_rate);
         printf("captured:     %" PRIu64 " events (%" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
-               " of NULL), %.0f events/s; %.0f records/s, %.1f MB/s read\n",
-               st.events + st.null_ptr, st.allocs, st.frees, st.null_ptr,
+               " of NULL), %" PRIu64 " stacks, %.0f events/s; %.0f records/s, %.1f MB/s read\n",
+               st.events + st.null_ptr, st.allocs, st.frees, st.null_ptr, st.stacks,
                (double) (st.events + st.null_ptr) / secs, (double) st.records / secs, (double) st.bytes / secs / 1e6);
         printf("lost:         %" PRIu64 " events (per-CPU overrun + dropped%s), %" PRIu64 " pages flagged,"
                " %" PRIu64 " stacks missing\n",
@@ -182,6 +177,27 @@ static void bench(const char *kind, uint64_t ops, unsigned procs) {
                 printf("top stack:    %" PRIu64 " allocs, %" PRIu64 " outstanding, %s\n", res->stacks[0].allocs,
                        res->stacks[0].outstanding, res->stacks[0].n_frames > 3 ? res->stacks[0].frames[3] : "");
         pairing_result_free(res);
+}
+
+/* Untraced, with a stack on every event (the stacktrace option, as before
+ * event triggers were used), with stacks on allocations only, untraced
+ * again (the spread of the two untraced runs is the noise). */
+static void bench(const char *kind, uint64_t ops, unsigned procs) {
+        char cache[NAME_BUF];
+        if (cache_of(kind, cache, sizeof cache) < 0) {
+                printf("%s: cannot find its cache (leaker --print-cache failed)\n", kind);
+                return;
+        }
+        printf("== %s objects -> cache %s, %u churner(s) x %" PRIu64 " operations\n", kind, cache, procs, ops);
+
+        uint64_t off_ns = run_workload(kind, ops, procs, NULL);
+        double off_rate = (double) ops * procs / ((double) off_ns / 1e9);
+        printf("tracing off:  %.0f ops/s (%.2f s)\n", off_rate, (double) off_ns / 1e9);
+        bench_traced(kind, cache, ops, procs, TRACER_STACKS_ALL, off_rate);
+        bench_traced(kind, cache, ops, procs, TRACER_STACKS_ALLOCS, off_rate);
+        off_ns = run_workload(kind, ops, procs, NULL);
+        printf("tracing off:  %.0f ops/s (%.2f s), again\n", (double) ops * procs / ((double) off_ns / 1e9),
+               (double) off_ns / 1e9);
 }
 
 int main(int argc, char **argv) {

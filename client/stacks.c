@@ -109,7 +109,9 @@ static void stacks_usage(FILE *f) {
               "text, SLUB TRACE output or object reports, KASAN reports, a kmemleak report,\n"
               "page_owner or page_owner_sort output, or an alloc_traces file; gzip and xz\n"
               "are read directly; - reads stdin. Allocation and free stacks are ranked\n"
-              "apart. Exit status 4: no stack found.\n"
+              "apart. A capture bundle's raw.trace (read alone) is re-paired: its stacks\n"
+              "are ranked by objects still outstanding, the culprit frame named. Exit\n"
+              "status 4: no stack found.\n"
               "\n"
               "  --from FUNC         re-root each stack at FUNC (a glob) and group by its callers\n"
               "  --tree              show a call tree (outermost caller first; with --from,\n"
@@ -257,6 +259,8 @@ static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf)
                         r = (int) n;
                         goto finish;
                 }
+                if (n > 0)
+                        stacks_kmsg_feed(run->kmsg, buf, (size_t) n);
                 r = n > 0 ? stackdump_parser_feed(p, buf, (size_t) n) : stackdump_parser_finish(p);
                 if (n == 0)
                         break;
@@ -264,6 +268,7 @@ static int stacks_feed_file(struct stacks_run *run, const char *path, char *buf)
         if (r < 0)
                 fprintf(stderr, "slabwatchctl stacks: %s: %s\n", run->name, strerror(-r));
 finish:
+        stacks_kmsg_end_file(run->kmsg);
         if (run->file_errors > OFFLINE_ERRORS_SHOWN)
                 fprintf(stderr, "slabwatchctl stacks: %s: %" PRIu64 " more lines reported\n", run->name,
                         run->file_errors - OFFLINE_ERRORS_SHOWN);
@@ -599,6 +604,7 @@ static void print_folded(FILE *f, const struct stacks_args *a, const struct stac
 static void stacks_run_free(struct stacks_run *run) {
         for (size_t i = 0; i < _STACKDUMP_ROLE_MAX; i++)
                 stackagg_free(run->agg[i]);
+        stacks_kmsg_free(run->kmsg);
         free(run->seen);
 }
 
@@ -613,6 +619,17 @@ int offline_stacks_main(int argc, char **argv) {
         if (r > 0)
                 return r;
 
+        /* A capture's raw.trace is paired, not aggregated: alone. */
+        for (size_t i = 0; i < a.n_files; i++)
+                if (stacks_is_raw_trace(a.files[i])) {
+                        if (a.n_files > 1) {
+                                fprintf(stderr, "slabwatchctl stacks: %s is a raw.trace, which is read alone\n",
+                                        input_display_name(a.files[i]));
+                                return EXIT_USAGE;
+                        }
+                        return stacks_raw_main(&a, a.files[0]);
+                }
+
         struct stackagg_options o = {
                 .from = a.from,
                 .keep_noise = a.keep_noise,
@@ -622,6 +639,8 @@ int offline_stacks_main(int argc, char **argv) {
         };
         for (size_t i = 0; i < _STACKDUMP_ROLE_MAX && r >= 0; i++)
                 r = stackagg_new(&o, &run.agg[i]);
+        if (r >= 0)
+                r = stacks_kmsg_new(&run.kmsg);
         buf = malloc(OFFLINE_CHUNK_SIZE);
         if (r < 0 || !buf) {
                 fputs("slabwatchctl stacks: out of memory\n", stderr);
@@ -655,6 +674,9 @@ int offline_stacks_main(int argc, char **argv) {
                 print_ranked(stdout, &a, &run, &rep);
                 r = 0;
         }
+        /* SLUB TRACE records: with their frees, what is still outstanding is known. */
+        if (r >= 0 && !a.json && !a.folded && stacks_kmsg_any(run.kmsg))
+                r = stacks_kmsg_print(stdout, &a, run.kmsg, NULL);
         if (a.folded && !a.json && rep.total.dropped > 0)
                 fprintf(stderr, "slabwatchctl stacks: WARNING: %" PRIu64 " stacks (count %" PRIu64 ") not counted: "
                         "the limit on distinct stacks or their memory was reached\n", rep.total.dropped,

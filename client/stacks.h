@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "stacks/stackagg.h"
 #include "stacks/stackdump.h"
 
@@ -47,6 +49,7 @@ struct stacks_run {
         bool seen_full;
         uint64_t duplicates, duplicate_weight;
         uint64_t incomplete;            /* stacks that may miss frames (printk dropped messages) */
+        struct stacks_kmsg *kmsg;       /* SLUB TRACE records, paired */
 };
 
 /* One population of stacks: those of one role, ranked on their own. */
@@ -74,6 +77,34 @@ enum stackagg_tree_order stacks_tree_order(const struct stacks_args *a);
 /* One "[role];outer;...;inner COUNT" line, without its newline. */
 void stacks_print_folded_entry(FILE *f, const struct stacks_report *rep, const struct stacks_population *pop,
                                const struct stackagg_entry *e);
+
+/* True if @path (not stdin) starts with raw.trace's magic. */
+bool stacks_is_raw_trace(const char *path);
+
+/* `slabwatchctl stacks RAW.TRACE`: re-pair a capture's raw.trace and print
+ * its stacks ranked by outstanding objects, the culprit named (stacks_paired.c).
+ * Returns the exit code: 0, 1 (unreadable, not whole or malformed), 2, 4. */
+int stacks_raw_main(const struct stacks_args *a, const char *path);
+
+/* Caches whose SLUB TRACE records are paired, per run; more are counted. */
+#define STACKS_PAIRED_CACHES_MAX 8
+
+/* SLUB `TRACE <cache> alloc|free` records found in the input, paired by
+ * pointer per cache alongside the aggregation (stacks_paired.c). */
+struct stacks_kmsg;
+
+/* -ENOMEM. */
+int stacks_kmsg_new(struct stacks_kmsg **ret);
+void stacks_kmsg_free(struct stacks_kmsg *k);
+/* The same chunks the aggregation reads; lines may be split anywhere. */
+void stacks_kmsg_feed(struct stacks_kmsg *k, const char *buf, size_t len);
+/* Between files: an unfinished last line ends there. */
+void stacks_kmsg_end_file(struct stacks_kmsg *k);
+/* True once a TRACE record was seen. */
+bool stacks_kmsg_any(const struct stacks_kmsg *k);
+/* Each cache's stacks ranked by outstanding objects, the culprit named, as
+ * text on @f, or with @json_into as its "paired" array. -ENOMEM. */
+int stacks_kmsg_print(FILE *f, const struct stacks_args *a, struct stacks_kmsg *k, json_object *json_into);
 
 /* The run as one JSON document on one line. 0 or -ENOMEM. */
 int stacks_print_json(FILE *f, const struct stacks_args *a, const struct stacks_run *run,

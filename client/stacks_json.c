@@ -2,6 +2,7 @@
  * document on one line. */
 #include "stacks.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,10 @@ int stacks_print_json(FILE *f, const struct stacks_args *a, const struct stacks_
         }
         if (folded)
                 json_object_object_add(o, "folded", folded);
+        if (stacks_kmsg_any(run->kmsg) && stacks_kmsg_print(NULL, a, run->kmsg, o) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
         fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), f);
         fputc('\n', f);
         json_object_put(o);

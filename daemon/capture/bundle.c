@@ -706,6 +706,8 @@ static int write_files(struct bundle *b, const struct report *rep, const struct 
                 r = add_blob_once(b, BUNDLE_ALLOCINFO_FIRST, &in->allocinfo_first);
         if (r >= 0)
                 r = add_blob(b, BUNDLE_ALLOCINFO_LAST, &in->allocinfo_last);
+        if (r >= 0)
+                r = add_blob(b, BUNDLE_RAW_TRACE, &in->raw_trace);
         if (r >= 0 && report_summary_json(rep, &summary) >= 0)
                 r = bundle_add_json(b, BUNDLE_SUMMARY_JSON, summary);
         free(text);

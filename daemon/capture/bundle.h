@@ -41,6 +41,7 @@
 #define BUNDLE_ALLOCINFO_LAST "allocinfo.last"  /* and at the end */
 #define BUNDLE_CHECKPOINT_JSON "checkpoint.json" /* marks a running capture's checkpoint */
 #define BUNDLE_REPORT_CORRUPT "report.json.corrupt" /* a checkpoint's report.json that did not parse */
+#define BUNDLE_RAW_TRACE "raw.trace"            /* the ring-buffer pages read, capped (stacks/rawtrace.h) */
 
 struct bundle;
 
@@ -114,6 +115,7 @@ struct bundle_capture {
         const struct bundle_blob *last_raw;     /* per call-site source, its latest snapshot as read */
         struct bundle_blob allocinfo_first;
         struct bundle_blob allocinfo_last;
+        struct bundle_blob raw_trace;           /* raw.trace of a tracefs capture */
 };
 
 /* Write the whole bundle of finished capture @rep under @state_dir, then

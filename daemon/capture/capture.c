@@ -185,7 +185,7 @@ static void capture_free(struct capture *cap) {
         if (!cap)
                 return;
         /* Only on an error path: capture_finish() stopped it. */
-        tracing_stop(cap->tracing, cap->report);
+        tracing_stop(cap->tracing, cap->report, NULL);
         callsnap_free(cap->callsites);
         free(cap->history);
         identity_free(cap->identity);
@@ -588,7 +588,8 @@ static void capture_finish(struct capture *cap, const char *reason) {
         ev_timer_stop(m->loop, &cap->checkpoint_timer);
 
         /* Restore the kernel first: everything after this can fail. */
-        tracing_stop(cap->tracing, rep);
+        struct tracing_raw raw = {};
+        tracing_stop(cap->tracing, rep, &raw);
         cap->tracing = NULL;
 
         /* A last call-site snapshot, unless one was taken within the interval. */
@@ -601,12 +602,14 @@ static void capture_finish(struct capture *cap, const char *reason) {
 
         callsnap_bundle_files(cap->callsites, &files);
         files.history = (struct bundle_blob) { .data = cap->history, .len = cap->history ? cap->history_len : 0 };
+        files.raw_trace = (struct bundle_blob) { .data = (const char *) raw.data, .len = raw.len };
         bundle_error = bundle_write_capture(m->config.paths.state_dir, m->config.capture.disk_budget_bytes, rep,
                                             &files, dir, sizeof dir, error_path, sizeof error_path);
         /* The checkpoint is replaced by a bundle of the same id, or stays
          * behind one with a suffix (or a failed write, whose alert carries
          * the answer): it must not come back as interrupted. */
         (void) bundle_checkpoint_discard(m->config.paths.state_dir, cap->id);
+        free(raw.data);
 
         /* Unlink before the callback, which may start the next capture. */
         for (struct capture **p = &m->captures; *p; p = &(*p)->next)

@@ -46,6 +46,7 @@ static const char *const op_names[_KCHANGE_OP_MAX] = {
         [KCHANGE_TRACING_ON] = "tracing on",
         [KCHANGE_SLUB_TRACE] = "SLUB trace flag",
         [KCHANGE_KPROBE] = "kprobe event",
+        [KCHANGE_TRIGGER] = "event trigger",
 };
 
 const char *kchange_op_name(enum kchange_op op) {
@@ -83,6 +84,21 @@ bool kchange_holds(const struct kchange *k, enum kchange_op op) {
 static int write_value(const char *path, const char *value) {
         size_t len = strlen(value);
         int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, value, len);
+        int r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* Trigger files and kprobe_events are lists: opened with O_TRUNC they drop
+ * every trigger of the event, or every kprobe of every user of the machine,
+ * so entries are added and removed by appending. */
+static int append_value(const char *path, const char *value) {
+        size_t len = strlen(value);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         ssize_t n = write(fd, value, len);
@@ -248,20 +264,6 @@ static int apply_slub_trace(struct kchange *k, struct change *c) {
         return r;
 }
 
-/* kprobe_events is shared by every user of the machine: lines are
- * appended, never written with O_TRUNC (which removes all of them). */
-static int append_value(const char *path, const char *value) {
-        size_t len = strlen(value);
-        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = write(fd, value, len);
-        int r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        return r;
-}
-
 /* "slabwatch/<event>" from "p:slabwatch/<event> <function> ...", the
  * event name [A-Za-z0-9_]. -EINVAL for any other group or shape. */
 static int kprobe_event_of(const char *def, char *buf, size_t size) {
@@ -309,7 +311,8 @@ int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const
         if ((op == KCHANGE_MOUNT_TRACEFS || op == KCHANGE_SLUB_TRACE || op == KCHANGE_KPROBE) && !k->state_dir[0])
                 return -EINVAL;
         bool needs_value = op == KCHANGE_TRACE_CLOCK || op == KCHANGE_BUFFER_SIZE || op == KCHANGE_OPTION ||
-                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON || op == KCHANGE_KPROBE;
+                           op == KCHANGE_FILTER || op == KCHANGE_TRACING_ON || op == KCHANGE_KPROBE ||
+                           op == KCHANGE_TRIGGER;
         if (needs_value && !value)
                 return -EINVAL;
         if (k->n >= KCHANGE_MAX)
@@ -348,6 +351,13 @@ int kchange_apply(struct kchange *k, enum kchange_op op, const char *path, const
                 break;
         case KCHANGE_KPROBE:
                 r = apply_kprobe(k, c, value);
+                break;
+        case KCHANGE_TRIGGER:
+                /* Removing a trigger names it as it was added, after a '!'. */
+                if (value[0] == '!' || value[0] == '\0' ||
+                    (size_t) snprintf(c->undo, sizeof c->undo, "!%s", value) >= sizeof c->undo)
+                        return -EINVAL;
+                r = append_value(path, value);
                 break;
         default:
                 return -EINVAL;
@@ -388,8 +398,8 @@ static int undo_one(const struct change *c) {
         case KCHANGE_SLUB_TRACE:
                 r = write_value(c->path, "0");
                 break;
-        case KCHANGE_KPROBE:
-                /* EBUSY while an instance still has the event enabled. */
+        case KCHANGE_KPROBE: /* EBUSY while an instance still has the event enabled */
+        case KCHANGE_TRIGGER:
                 r = append_value(c->path, c->undo);
                 break;
         default:

@@ -43,6 +43,8 @@ enum kchange_op {
         KCHANGE_SLUB_TRACE,     /* write "1" to <sys>/kernel/slab/<cache>/trace (marker); undo: "0" */
         KCHANGE_KPROBE,         /* append the definition @value "p:slabwatch/<event> ..." to the
                                  * kprobe_events file @path (marker); undo: append "-:slabwatch/<event>" */
+        KCHANGE_TRIGGER,        /* add the trigger @value ("stacktrace if ...") to events/<sys>/<event>/trigger;
+                                 * undo: remove it ("!" + @value) */
         _KCHANGE_OP_MAX,
 };
 

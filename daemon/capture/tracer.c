@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/readfile.h"
 #include "stacks/frames.h"
+#include "stacks/rawtrace.h"
 #include "stacks/tracefmt.h"
 #include "stacks/tracerec.h"
 
@@ -136,6 +137,9 @@ struct tracer {
 
         struct tracefmt_event formats[_TRACEREC_KIND_MAX];
         bool have_format[_TRACEREC_KIND_MAX];
+        bool have_trigger[_TRACEREC_KIND_MAX];  /* events/kmem/<event>/trigger exists */
+        enum tracer_stacks stacks;              /* ALLOCS or ALL once set up */
+        bool stacks_forced;                     /* the options chose, not the kernel */
         struct tracefmt_event kernel_stack;
         bool have_kernel_stack;
         struct tracefmt_page page_layout;
@@ -152,14 +156,41 @@ struct tracer {
 
         struct pairing *pairing;
         struct tracerec *rec;
+        /* raw.trace: the pages as read, until tracer_stop() finishes the file. */
+        struct rawtrace_writer *raw;
+        int raw_error;                          /* finishing the file failed */
+        uint8_t *raw_data;
+        size_t raw_len;
+        bool frees_unfiltered;
+        uint64_t settle_ns;
+        uint64_t max_events;
+        char kernel_release[128];
         uint64_t last_stats_ns;
+        uint64_t cpu_start_ns;                  /* CLOCK_PROCESS_CPUTIME_ID when tracing began */
+        uint64_t wall_start_ns;
         struct tracer_stats stats;
 };
 
-static uint64_t mono_ns(void) {
+static uint64_t clock_ns(clockid_t id) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (clock_gettime(id, &ts) < 0)
+                return 0;
         return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void) {
+        return clock_ns(CLOCK_MONOTONIC);
+}
+
+const char *tracer_stacks_name(enum tracer_stacks s) {
+        switch (s) {
+        case TRACER_STACKS_ALLOCS:
+                return "allocations only (stacktrace trigger)";
+        case TRACER_STACKS_ALL:
+                return "every event (stacktrace option)";
+        default:
+                return "auto";
+        }
 }
 
 int tracer_instance_name_for(const char *cache_name, char *buf, size_t size) {
@@ -229,6 +260,11 @@ static int load_formats(struct tracer *t, const char *tracefs_dir) {
                 enum tracerec_kind k = (enum tracerec_kind) i;
                 t->have_format[i] = read_format(tracefs_dir, "kmem", tracerec_kind_name(k), &t->formats[i]) == 0;
                 any |= t->have_format[i];
+                char path[PATH_BUF], rel[128];
+                struct stat st;
+                snprintf(rel, sizeof rel, "events/kmem/%s/trigger", tracerec_kind_name(k));
+                t->have_trigger[i] = t->have_format[i] && readfile_path(path, sizeof path, tracefs_dir, rel) == 0 &&
+                                     stat(path, &st) == 0 && S_ISREG(st.st_mode);
         }
         if (!any)
                 return -ENOENT;
@@ -254,6 +290,8 @@ static void fill_formats(const struct tracer *t, struct tracer_formats *f) {
         }
         f->kfree = t->have_format[TRACEREC_KFREE];
         f->kernel_stack = t->have_kernel_stack;
+        for (size_t i = 0; i < _TRACEREC_KIND_MAX; i++)
+                f->triggers |= t->have_trigger[i];
 }
 
 int tracer_probe_formats(const char *tracefs_dir, struct tracer_formats *ret) {
@@ -404,6 +442,13 @@ static int drain_cpu(struct tracer *t, struct tracer_cpu *c, bool *ret_drained) 
                 if ((size_t) n < t->page_size)
                         memset((char *) t->page + n, 0, t->page_size - (size_t) n);
                 (void) tracerec_page(t->rec, (unsigned) c->cpu, t->page, t->page_size);
+                if (t->raw) {
+                        /* Left out by the cap (or memory): the file says it is truncated. */
+                        if (rawtrace_writer_page(t->raw, (unsigned) c->cpu, t->page, t->page_size) != 0)
+                                t->stats.raw_pages_dropped++;
+                        else
+                                t->stats.raw_pages++;
+                }
         }
         *ret_drained = false;
         return 0;
@@ -502,6 +547,47 @@ static int teardown(struct tracer *t, bool drain) {
         return err;
 }
 
+/* Where the stacks come from. A `stacktrace if <filter>` trigger on each
+ * allocation event records the stack after the event (the conditional
+ * trigger runs once the event is written, as the stacktrace option does;
+ * an unconditional one runs before it), and only for the events the filter
+ * keeps: frees, far more numerous where kfree cannot be filtered, go
+ * without. Where the kernel has no trigger files, or an allocation event
+ * is traced unfiltered, the stacktrace option puts a stack on every event.
+ * A trigger refused halfway is taken back before falling back. */
+static int setup_stacks(struct tracer *t, enum tracer_stacks want) {
+        char path[PATH_BUF], value[FILTER_MAX + 32];
+        bool possible = true;
+        for (size_t i = 0; i < _TRACEREC_KIND_MAX; i++)
+                if (t->events[i].used && tracerec_kind_pairing((enum tracerec_kind) i) == PAIRING_ALLOC &&
+                    (!t->have_trigger[i] || !t->events[i].filter[0]))
+                        possible = false;
+        t->stacks_forced = want != TRACER_STACKS_AUTO;
+        if (want != TRACER_STACKS_ALL && possible) {
+                size_t depth = kchange_depth(t->kernel);
+                int r = 0;
+                for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
+                        if (!t->events[i].used || tracerec_kind_pairing((enum tracerec_kind) i) != PAIRING_ALLOC)
+                                continue;
+                        snprintf(path, sizeof path, "events/kmem/%s/trigger", tracerec_kind_name((enum tracerec_kind) i));
+                        snprintf(value, sizeof value, "stacktrace if %s", t->events[i].filter);
+                        r = instance_apply(t, KCHANGE_TRIGGER, path, value);
+                }
+                if (r == 0) {
+                        t->stacks = TRACER_STACKS_ALLOCS;
+                        return 0;
+                }
+                (void) kchange_undo_to(t->kernel, depth);
+                if (want == TRACER_STACKS_ALLOCS)
+                        return r;
+                log_debug("tracefs: stacktrace trigger refused (%s), using the stacktrace option", strerror(-r));
+                t->stacks_forced = false;
+        } else if (want == TRACER_STACKS_ALLOCS)
+                return -EOPNOTSUPP;
+        t->stacks = TRACER_STACKS_ALL;
+        return instance_apply(t, KCHANGE_OPTION, "options/stacktrace", "1");
+}
+
 static int choose_filters(struct tracer *t, const struct tracer_options *o) {
         enum tracer_filter mode = o->filter;
         struct cacheid_kmalloc km;
@@ -561,14 +647,22 @@ static void build_describe(struct tracer *t) {
                         break;
                 off += (size_t) n;
         }
+        if (t->stacks != TRACER_STACKS_AUTO && off < sizeof t->describe)
+                snprintf(t->describe + off, sizeof t->describe - off, "%sstacks on %s%s", off ? "; " : "",
+                         tracer_stacks_name(t->stacks),
+                         t->stacks == TRACER_STACKS_ALL && !t->stacks_forced ? ": no event triggers here" : "");
 }
 
 /* Which records are which: the stack's format and the used events'. */
 static int build_layout(const struct tracer *t, struct tracerec_layout *l) {
         int r = tracerec_layout_init(l, &t->page_layout, &t->kernel_stack);
-        for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++)
-                if (t->events[i].used)
-                        r = tracerec_layout_use(l, (enum tracerec_kind) i, &t->formats[i]);
+        for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
+                if (!t->events[i].used)
+                        continue;
+                r = tracerec_layout_use(l, (enum tracerec_kind) i, &t->formats[i]);
+                l->events[i].stackless = t->stacks == TRACER_STACKS_ALLOCS &&
+                                         tracerec_kind_pairing((enum tracerec_kind) i) == PAIRING_FREE;
+        }
         if (r == 0 && t->bulk)
                 l->bulk = *bulkfree_layout(t->bulk);
         return r;
@@ -631,6 +725,38 @@ static int open_readers(struct tracer *t, const char *instance_dir) {
         return k > 0 ? 0 : -ENOENT;
 }
 
+/* raw.trace's writer, with the format texts it needs to decode on its own. */
+static int start_raw(struct tracer *t, const struct tracer_options *o) {
+        if (o->raw_trace_max_bytes == 0)
+                return 0;
+        int r = rawtrace_writer_new(o->raw_trace_max_bytes, &t->raw);
+        struct readfile_buf b = {};
+        if (r == 0)
+                r = read_text(t->tracefs_dir, "events/header_page", &b);
+        if (r == 0)
+                r = rawtrace_writer_format(t->raw, "header_page", b.data, b.len);
+        readfile_done(&b);
+        b = (struct readfile_buf) {};
+        if (r == 0)
+                r = read_text(t->tracefs_dir, "events/ftrace/kernel_stack/format", &b);
+        if (r == 0)
+                r = rawtrace_writer_format(t->raw, "kernel_stack", b.data, b.len);
+        readfile_done(&b);
+        for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
+                if (!t->events[i].used)
+                        continue;
+                char rel[128];
+                const char *name = tracerec_kind_name((enum tracerec_kind) i);
+                snprintf(rel, sizeof rel, "events/kmem/%s/format", name);
+                b = (struct readfile_buf) {};
+                r = read_text(t->tracefs_dir, rel, &b);
+                if (r == 0)
+                        r = rawtrace_writer_format(t->raw, name, b.data, b.len);
+                readfile_done(&b);
+        }
+        return r;
+}
+
 /* The pairing and the record matcher, once the clock is known. */
 static int start_matching(struct tracer *t, const struct tracer_options *o, bool frees_unfiltered, unsigned n_cpus) {
         struct tracerec_layout l;
@@ -641,13 +767,19 @@ static int start_matching(struct tracer *t, const struct tracer_options *o, bool
                                 .max_memory_bytes = o->max_memory_bytes,
                                 .reorder_window_ns = t->mono_clock ? PAIRING_WINDOW_NONE : FALLBACK_WINDOW_NS,
                                 .frees_unfiltered = frees_unfiltered,
+                                .frees_stackless = t->stacks == TRACER_STACKS_ALLOCS,
                                 .settle_ns = t->mono_clock ? o->settle_ns : 0,
                         },
                         &t->pairing);
         if (r < 0)
                 return r;
-        return tracerec_new(&l, n_cpus, o->max_events ? o->max_events : TRACER_MAX_EVENTS_DEFAULT,
-                            tracerec_emit_to_pairing, t->pairing, &t->rec);
+        t->frees_unfiltered = frees_unfiltered;
+        t->settle_ns = t->mono_clock ? o->settle_ns : 0;
+        t->max_events = o->max_events ? o->max_events : TRACER_MAX_EVENTS_DEFAULT;
+        r = start_raw(t, o);
+        if (r < 0)
+                return r;
+        return tracerec_new(&l, n_cpus, t->max_events, tracerec_emit_to_pairing, t->pairing, &t->rec);
 }
 
 static void stop_bulk(struct tracer *t, const char *why) {
@@ -714,6 +846,7 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
                 goto fail;
         }
         snprintf(t->cache, sizeof t->cache, "%s", o->cache_name);
+        snprintf(t->kernel_release, sizeof t->kernel_release, "%s", o->kernel_release ? o->kernel_release : "");
         r = tracer_instance_name_for(o->cache_name, t->instance_name, sizeof t->instance_name);
         if (r < 0)
                 goto fail;
@@ -730,7 +863,6 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         r = build_layout(t, &layout);
         if (r < 0)
                 goto fail;
-        build_describe(t);
         r = load_symbols(t, o);
         if (r < 0)
                 goto fail;
@@ -765,17 +897,18 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
         }
         snprintf(value, sizeof value, "%" PRIu64, (buffer + 1023) / 1024);
         r = instance_apply(t, KCHANGE_BUFFER_SIZE, "buffer_size_kb", value);
-        if (r == 0)
-                r = instance_apply(t, KCHANGE_OPTION, "options/stacktrace", "1");
         for (size_t i = 0; r == 0 && i < _TRACEREC_KIND_MAX; i++) {
                 if (!t->events[i].used || !t->events[i].filter[0])
                         continue;
                 snprintf(path, sizeof path, "events/kmem/%s/filter", tracerec_kind_name((enum tracerec_kind) i));
                 r = instance_apply(t, KCHANGE_FILTER, path, t->events[i].filter);
         }
+        if (r == 0)
+                r = setup_stacks(t, o->stacks);
         if (r < 0)
                 goto fail;
         start_bulk(t, o);
+        build_describe(t);
 
         r = open_readers(t, t->instance_dir);
         if (r < 0)
@@ -804,6 +937,8 @@ int tracer_start(const struct tracer_options *o, struct tracer **ret) {
                 goto fail;
         t->stats.n_cpus = t->n_cpus;
         t->last_stats_ns = mono_ns();
+        t->wall_start_ns = t->last_stats_ns;
+        t->cpu_start_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
         *ret = t;
         return 0;
 fail:
@@ -827,18 +962,61 @@ static int resolve_frame(uint64_t address, char *buf, size_t size, void *userdat
         return frames_classify(name, strlen(name)) == FRAMES_TRACING ? 1 : 0;
 }
 
+/* raw.trace made whole: what the replay needs to pair as we did, and the
+ * names of the stacks' addresses while our symbols are loaded. */
+static void finish_raw(struct tracer *t, uint64_t alloc_end_ns, uint64_t end_ns) {
+        struct tracerec_layout l;
+        if (!t->raw)
+                return;
+        int r = t->raw_error;
+        if (r == 0)
+                r = build_layout(t, &l);
+        if (r == 0)
+                r = rawtrace_writer_finish(t->raw, &l,
+                                           &(struct rawtrace_meta) {
+                                                   .cache = t->cache,
+                                                   .kernel = t->kernel_release,
+                                                   .stacks_allocs_only = t->stacks == TRACER_STACKS_ALLOCS,
+                                                   .frees_unfiltered = t->frees_unfiltered,
+                                                   .mono_clock = t->mono_clock,
+                                                   .settle_ns = t->settle_ns,
+                                                   .max_events = t->max_events,
+                                                   .alloc_end_ns = alloc_end_ns,
+                                                   .end_ns = end_ns,
+                                           },
+                                           resolve_frame, t, &t->raw_data, &t->raw_len);
+        t->raw_error = r;
+        rawtrace_writer_free(t->raw);
+        t->raw = NULL;
+}
+
+int tracer_take_raw_trace(struct tracer *t, uint8_t **ret_data, size_t *ret_len) {
+        if (!t || !ret_data || !ret_len)
+                return -EINVAL;
+        *ret_data = t->raw_data;
+        *ret_len = t->raw_len;
+        t->raw_data = NULL;
+        t->raw_len = 0;
+        return *ret_data ? 0 : t->raw_error;
+}
+
 int tracer_stop(struct tracer *t, struct pairing_result **ret) {
         if (!t || !ret || t->stopped)
                 return -EINVAL;
         int err = teardown(t, true);
+        uint64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        t->stats.cpu_ns = cpu > t->cpu_start_ns ? cpu - t->cpu_start_ns : 0;
+        t->stats.wall_ns = mono_ns() - t->wall_start_ns;
         /* Events that never got their stack go in as they are. */
         tracerec_flush(t->rec);
         struct pairing_result *r = NULL;
-        int k = pairing_finish(t->pairing, mono_ns(), resolve_frame, t, &r);
+        uint64_t end_ns = mono_ns();
+        int k = pairing_finish(t->pairing, end_ns, resolve_frame, t, &r);
         if (k < 0)
                 return k;
         if (!t->mono_clock)
                 r->end_ns = r->last_ts_ns;
+        finish_raw(t, r->alloc_end_ns, end_ns);
         r->lost_events = t->stats.lost_events;
         *ret = r;
         return err;
@@ -875,6 +1053,8 @@ void tracer_free(struct tracer *t) {
         free(t->cpus);
         tracerec_free(t->rec);
         pairing_free(t->pairing);
+        rawtrace_writer_free(t->raw);
+        free(t->raw_data);
         free(t->page);
         free_symbols(t);
         free(t->tracefs_dir);
@@ -884,6 +1064,12 @@ void tracer_free(struct tracer *t) {
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret) {
         *ret = t->stats;
         ret->mono_clock = t->mono_clock;
+        ret->stacks_mode = t->stacks;
+        if (!t->stopped && t->wall_start_ns) {
+                uint64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+                ret->cpu_ns = cpu > t->cpu_start_ns ? cpu - t->cpu_start_ns : 0;
+                ret->wall_ns = mono_ns() - t->wall_start_ns;
+        }
         if (!t->rec)
                 return;
         struct tracerec_stats st;
@@ -893,6 +1079,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret) {
         ret->allocs = st.allocs;
         ret->frees = st.frees;
         ret->null_ptr = st.null_ptr;
+        ret->stacks = st.stacks;
         ret->stacks_missing = st.stacks_missing;
         ret->stacks_orphaned = st.stacks_orphaned;
         ret->over_limit = st.over_limit;

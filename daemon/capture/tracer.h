@@ -9,12 +9,17 @@
  * bulkfree) add the frees of kfree_rcu's batches and kfree_bulk(), which
  * no tracepoint shows, where the kernel has kprobe events.
  *
+ * Stacks are taken on the allocation events only, by a `stacktrace if
+ * <filter>` trigger (its stack follows the event, as the stacktrace
+ * option's does), or on every event through the option where the kernel
+ * has no trigger files. The pages read can be kept for raw.trace.
+ *
  * The kernel is always put back (kchange, newest change first): tracing
- * and events off, filters cleared, the stack option, buffer size and clock
- * restored, readers closed, the kprobe events and the instance removed,
- * on tracer_stop() and on tracer_free() from any point of a failed setup.
- * An instance or kprobe event a killed daemon left behind is removed by
- * kchange_recover(). */
+ * and events off, triggers removed, filters cleared, the stack option,
+ * buffer size and clock restored, readers closed, the kprobe events and the
+ * instance removed, on tracer_stop() and on tracer_free() from any point of
+ * a failed setup. An instance or kprobe event a killed daemon left behind is
+ * removed by kchange_recover(). */
 #pragma once
 
 #include <stdbool.h>
@@ -41,6 +46,13 @@ enum tracer_filter {
         TRACER_FILTER_KMALLOC,  /* kmalloc by `bytes_alloc`, every kfree but kfree(NULL) */
 };
 
+/* Which events carry a kernel stack. */
+enum tracer_stacks {
+        TRACER_STACKS_AUTO,     /* ALLOCS where the kernel has event triggers, else ALL */
+        TRACER_STACKS_ALLOCS,   /* a `stacktrace if <filter>` trigger on the allocation events only */
+        TRACER_STACKS_ALL,      /* the instance's stacktrace option: every event, frees included */
+};
+
 struct tracer_options {
         const char *tracefs_dir;        /* the tracefs mount, root prefix included */
         const char *proc_dir;           /* for kallsyms without libtraceevent; NULL = /proc */
@@ -59,6 +71,11 @@ struct tracer_options {
          * (capture/bulkfree); their crash markers go to @state_dir. */
         bool bulk_frees;
         const char *state_dir;
+        enum tracer_stacks stacks;
+        /* Keep the pages read, up to this many bytes, for raw.trace
+         * (tracer_take_raw_trace()); 0: none kept. */
+        uint64_t raw_trace_max_bytes;
+        const char *kernel_release;     /* for raw.trace; NULL = "" */
 };
 
 /* Which fields the kmem events carry on this kernel (their format files). */
@@ -72,6 +89,7 @@ struct tracer_formats {
         bool kmalloc_bytes;
         bool kfree;
         bool kernel_stack;              /* ftrace/kernel_stack */
+        bool triggers;                  /* events/kmem/<event>/trigger files */
 };
 
 struct tracer_stats {
@@ -81,6 +99,7 @@ struct tracer_stats {
         uint64_t allocs;
         uint64_t frees;
         uint64_t null_ptr;              /* kfree(NULL) and failed allocs: not paired */
+        uint64_t stacks;                /* stack records matched to their event */
         uint64_t stacks_missing;        /* events whose stack record never came */
         uint64_t stacks_orphaned;       /* stack records with no event to go with */
         uint64_t over_limit;            /* events read after max_events or the memory bound */
@@ -97,6 +116,15 @@ struct tracer_stats {
         uint64_t bulk_calls;            /* kmem_cache_free_bulk calls recorded */
         uint64_t bulk_frees;            /* pointers they freed */
         uint64_t bulk_uncovered;        /* pointers past the events' slices: not seen */
+        enum tracer_stacks stacks_mode; /* ALLOCS or ALL, as set up */
+        /* The cost on our side: this process's CPU time and the wall time
+         * from the start of tracing to the end of tracer_stop()'s drain
+         * (so far, while it runs). */
+        uint64_t cpu_ns;
+        uint64_t wall_ns;
+        /* raw.trace: pages kept, and left out by raw_trace_max_bytes. */
+        uint64_t raw_pages;
+        uint64_t raw_pages_dropped;
 };
 
 struct tracer;
@@ -133,6 +161,11 @@ int tracer_stop(struct tracer *t, struct pairing_result **ret);
  * lost_events as last read, while tracing goes on: a checkpoint of the
  * capture. Nothing in the kernel changes. -EINVAL once stopped, -ENOMEM. */
 int tracer_snapshot(struct tracer *t, size_t max_stacks, struct pairing_result **ret);
+/* After tracer_stop(): hand over raw.trace (the pages read, their formats,
+ * the symbols of their stacks; see stacks/rawtrace.h), which the caller
+ * frees. 0 with *ret_data NULL when none was kept; -ENOMEM if it could not
+ * be kept whole. */
+int tracer_take_raw_trace(struct tracer *t, uint8_t **ret_data, size_t *ret_len);
 
 /* Free @t, restoring the kernel state first if tracer_stop() was not
  * called. NULL is a no-op. */
@@ -145,14 +178,18 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret);
 /* The instance directory name, e.g. "slabwatch-kmalloc-256". */
 const char *tracer_instance_name(const struct tracer *t);
 
-/* The filters applied, for the report: "kmem:kmalloc bytes_alloc == 256;
- * kmem:kfree ptr != 0". */
+/* The filters applied and where the stacks come from, for the report:
+ * "kmem:kmalloc bytes_alloc == 256; kmem:kfree ptr != 0; stacks on
+ * allocations only (stacktrace trigger)". */
 const char *tracer_describe(const struct tracer *t);
 
 /* "slabwatch-" + @cache_name with every byte outside [A-Za-z0-9._-]
  * replaced by '_'. -EINVAL for an empty name, -ENAMETOOLONG if the result
  * would not fit TRACER_INSTANCE_NAME_MAX or @size. */
 int tracer_instance_name_for(const char *cache_name, char *buf, size_t size);
+
+/* "allocations only (stacktrace trigger)", "every event (stacktrace option)". */
+const char *tracer_stacks_name(enum tracer_stacks s);
 
 /* Read the kmem and ftrace event formats under @tracefs_dir. -ENOENT if
  * there are no kmem events (tracefs not mounted there). */

@@ -78,6 +78,8 @@ static struct tracer *start_tracer(const struct tracing_env *env, const struct i
         o.settle_ns = env->settle_usec * 1000;
         o.bulk_frees = true;
         o.state_dir = c->paths.state_dir;
+        o.raw_trace_max_bytes = c->capture.raw_trace_max_bytes;
+        o.kernel_release = env->probe->release;
 
         r = tracer_start(&o, &t);
         if (r < 0) {
@@ -227,7 +229,7 @@ int tracing_snapshot(struct tracing *t, size_t max_stacks, struct report *rep) {
         return 0;
 }
 
-static void stop_tracer(struct tracing *t, struct report *rep) {
+static void stop_tracer(struct tracing *t, struct report *rep, struct tracing_raw *ret_raw) {
         struct pairing_result *res = NULL;
         struct tracer_stats st;
         int r = tracer_stop(t->tracer, &res);
@@ -246,6 +248,16 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
         rep->attribution.bulk_calls = st.bulk_calls;
         rep->attribution.bulk_frees = st.bulk_frees;
         rep->attribution.bulk_uncovered = st.bulk_uncovered;
+        rep->overhead = (struct report_overhead) {
+                .known = true,
+                .records = st.records,
+                .bytes = st.bytes,
+                .events = st.events,
+                .stacks_recorded = st.stacks,
+                .daemon_cpu_usec = st.cpu_ns / 1000,
+                .traced_usec = st.wall_ns / 1000,
+        };
+        snprintf(rep->overhead.stacks, sizeof rep->overhead.stacks, "%s", tracer_stacks_name(st.stacks_mode));
         if (!st.lost_known)
                 (void) report_strv_add(&rep->warnings,
                                        "tracing: per-CPU loss counters could not be read: losses unknown");
@@ -261,6 +273,17 @@ static void stop_tracer(struct tracing *t, struct report *rep) {
         if (st.stacks_missing > 0)
                 (void) report_strv_addf(&rep->warnings, "tracing: %" PRIu64 " events came without a stack",
                                         st.stacks_missing);
+        if (ret_raw) {
+                int k = tracer_take_raw_trace(t->tracer, &ret_raw->data, &ret_raw->len);
+                if (k < 0)
+                        (void) report_strv_addf(&rep->warnings, "tracing: raw.trace could not be kept: %s",
+                                                strerror(-k));
+                else if (st.raw_pages_dropped > 0)
+                        (void) report_strv_addf(&rep->warnings,
+                                                "tracing: raw.trace holds the first %" PRIu64 " pages; %" PRIu64
+                                                " more were left out (capture.raw_trace_max)",
+                                                st.raw_pages, st.raw_pages_dropped);
+        }
         tracer_free(t->tracer);
 }
 
@@ -293,11 +316,11 @@ static void stop_kmsg(struct tracing *t, struct report *rep) {
         kmsgtracer_free(t->kmsg);
 }
 
-void tracing_stop(struct tracing *t, struct report *rep) {
+void tracing_stop(struct tracing *t, struct report *rep, struct tracing_raw *ret_raw) {
         if (!t)
                 return;
         if (t->tracer)
-                stop_tracer(t, rep);
+                stop_tracer(t, rep, ret_raw);
         if (t->kmsg)
                 stop_kmsg(t, rep);
         free(t);

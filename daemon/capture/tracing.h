@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/config.h"
@@ -50,6 +51,12 @@ void tracing_counts(const struct tracing *t, uint64_t *ret_events, uint64_t *ret
  * added. -ENOMEM. */
 int tracing_snapshot(struct tracing *t, size_t max_stacks, struct report *rep);
 
-/* Stop, restore the kernel, put the stacks and warnings into @rep, free.
- * NULL is a no-op. */
-void tracing_stop(struct tracing *t, struct report *rep);
+/* raw.trace of a tracefs capture (stacks/rawtrace.h), the caller's to free. */
+struct tracing_raw {
+        uint8_t *data;                  /* NULL: none */
+        size_t len;
+};
+
+/* Stop, restore the kernel, put the stacks and warnings into @rep, hand
+ * raw.trace to @ret_raw (NULL: dropped), free. NULL is a no-op. */
+void tracing_stop(struct tracing *t, struct report *rep, struct tracing_raw *ret_raw);

@@ -117,7 +117,7 @@ void config_defaults(struct config *ret) {
         ret->capture.cooldown_usec = USEC_PER_HOUR;
         ret->capture.max_concurrent = 1;
         ret->capture.disk_budget_bytes = 256 * MIB;
-        ret->capture.raw_trace_max_bytes = 16 * MIB;
+        ret->capture.raw_trace_max_bytes = 32 * MIB;
         ret->capture.mount_tracefs = true;
 
         config_copy_string(ret->server.group, sizeof ret->server.group, "slabwatch");

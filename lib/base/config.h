@@ -96,7 +96,7 @@ struct config_capture {
         uint64_t cooldown_usec;         /* before the same cache is captured again (1h) */
         unsigned max_concurrent;        /* captures at once, all caches (1) */
         uint64_t disk_budget_bytes;     /* captures/ rotated past this (256MiB) */
-        uint64_t raw_trace_max_bytes;   /* raw trace kept in a bundle (16MiB) */
+        uint64_t raw_trace_max_bytes;   /* raw.trace kept in a bundle, in memory while tracing (32MiB) */
         bool mount_tracefs;             /* mount tracefs if missing (true) */
 };
 

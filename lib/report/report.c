@@ -432,6 +432,26 @@ static json_object *json_attribution(const struct report_attribution *a, bool *o
         return o;
 }
 
+static json_object *json_overhead(const struct report_overhead *v, bool *ok) {
+        json_object *o = json_object_new_object();
+        if (!o) {
+                *ok = false;
+                return NULL;
+        }
+        jadd(o, "stacks", json_object_new_string(v->stacks), ok);
+        jadd(o, "records", json_object_new_uint64(v->records), ok);
+        jadd(o, "bytes", json_object_new_uint64(v->bytes), ok);
+        jadd(o, "events", json_object_new_uint64(v->events), ok);
+        jadd(o, "stacks_recorded", json_object_new_uint64(v->stacks_recorded), ok);
+        jadd(o, "daemon_cpu_s", json_object_new_double((double) v->daemon_cpu_usec / 1e6), ok);
+        jadd(o, "traced_s", json_object_new_double((double) v->traced_usec / 1e6), ok);
+        jadd(o, "daemon_cpu_share",
+             json_object_new_double(v->traced_usec ? (double) v->daemon_cpu_usec / (double) v->traced_usec : 0.0), ok);
+        /* Not measurable from inside the capture: said, not guessed. */
+        jadd_nullable(o, "workload_slowdown", NULL, ok);
+        return o;
+}
+
 int report_to_json(const struct report *r, json_object **ret) {
         json_object *o, *trig, *cs, *alloc, *freed, *stacks;
         char when[64], suspect[REPORT_NAME_MAX], top[REPORT_TOP_STACK_MAX];
@@ -463,6 +483,8 @@ int report_to_json(const struct report *r, json_object **ret) {
         jadd(o, "trace_filter", json_object_new_string(r->trace_filter), &ok);
         if (r->method_error[0])
                 jadd(o, "method_error", json_object_new_string(r->method_error), &ok);
+        if (r->overhead.known)
+                jadd(o, "overhead", json_overhead(&r->overhead, &ok), &ok);
         format_time(r->start_realtime_usec, when, sizeof when);
         jadd(o, "start", json_object_new_string(when), &ok);
         jadd(o, "start_usec", json_object_new_uint64(r->start_realtime_usec), &ok);
@@ -674,6 +696,13 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                 fprintf(f, "%-12s%s\n", "filter:", r->trace_filter);
         if (r->method_error[0])
                 fprintf(f, "%-12s%s\n", "not traced:", r->method_error);
+        if (r->overhead.known)
+                fprintf(f, "%-12sstacks on %s: %" PRIu64 " events, %" PRIu64 " stacks; slabwatchd %.2f s CPU in %.1f s (%.1f %%)\n",
+                        "overhead:", r->overhead.stacks, r->overhead.events, r->overhead.stacks_recorded,
+                        (double) r->overhead.daemon_cpu_usec / 1e6, (double) r->overhead.traced_usec / 1e6,
+                        r->overhead.traced_usec ? 100.0 * (double) r->overhead.daemon_cpu_usec /
+                                                          (double) r->overhead.traced_usec
+                                                : 0.0);
         fprintf(f, "%-12s%s, ran %.1f s, stopped by %s\n", "started:", when, (double) r->duration_usec / 1e6,
                 r->stop_reason[0] ? r->stop_reason : "?");
         fprintf(f, "%-12s%" PRIu64 " traced, %" PRIu64 " lost, %" PRIu64 " frees of objects older than the capture\n",

@@ -142,6 +142,21 @@ struct report_attribution {
         struct report_strv notes;       /* the likely reasons, one line each */
 };
 
+/* What the stack tracing cost, as far as the capture itself can tell: how
+ * the stacks were taken, how much was traced and this process's CPU time.
+ * The traced workload's slowdown cannot be measured from inside a capture
+ * (there is no untraced twin run); bench/bench_capture measures it. */
+struct report_overhead {
+        bool known;                     /* a tracefs capture filled it */
+        char stacks[REPORT_NAME_MAX];   /* "allocations only (stacktrace trigger)" */
+        uint64_t records;               /* ring-buffer records read */
+        uint64_t bytes;                 /* ring-buffer bytes read */
+        uint64_t events;                /* alloc and free events traced */
+        uint64_t stacks_recorded;       /* kernel stacks walked and recorded */
+        uint64_t daemon_cpu_usec;       /* slabwatchd's CPU time while tracing */
+        uint64_t traced_usec;           /* wall time tracing */
+};
+
 struct report {
         char id[REPORT_ID_MAX];
         char cache[REPORT_NAME_MAX];    /* the name slabinfo and tracepoints show */
@@ -150,6 +165,7 @@ struct report {
         struct report_strv methods;     /* "tracefs", "kmsg-trace", "sysfs alloc_calls", ... */
         char trace_filter[REPORT_TEXT_MAX]; /* how the events were narrowed to the cache, "" */
         char method_error[REPORT_TEXT_MAX]; /* why a method the kernel offers could not start, "" */
+        struct report_overhead overhead;
         struct report_trigger trigger;
         uint64_t start_realtime_usec;
         uint64_t duration_usec;

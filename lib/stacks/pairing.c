@@ -389,7 +389,7 @@ static void process(struct pairing *p, const struct queued *q) {
         struct ptr_slot *e = ptrs_find(p, q->ptr);
         bool in_drain = p->r.alloc_end_ns != 0 && q->ts > p->r.alloc_end_ns;
 
-        if (st->n_frames == 0)
+        if (st->n_frames == 0 && (q->kind == PAIRING_ALLOC || !p->opt.frees_stackless))
                 p->r.stackless_events++;
         if (q->kind == PAIRING_ALLOC) {
                 if (in_drain) {

@@ -44,6 +44,9 @@ struct pairing_options {
          * or size): a free of a ptr never allocated here is someone else's,
          * counted in foreign_frees, not an unmatched free and not a site. */
         bool frees_unfiltered;
+        /* Frees are traced without stacks (stacks on allocations only): an
+         * empty free stack is by design, not counted in stackless_events. */
+        bool frees_stackless;
         /* Outstanding objects allocated at least this long before the end
          * of the allocation window (pairing_end_allocs(), else the end) are
          * counted as settled: an object from the last seconds is no

@@ -190,14 +190,7 @@ static void handle_event(struct tracerec *t, unsigned cpu, enum tracerec_kind k,
                          size_t len) {
         struct cpu_state *c = &t->cpus[cpu];
         enum pairing_kind kind = kinds[k].kind;
-
-        if (c->n_pending == TRACEREC_PENDING_MAX) {
-                t->stats.stacks_missing++;
-                emit(t, cpu, &c->pending[0], NULL, 0);
-                memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof *c->pending);
-                c->n_pending--;
-        }
-        c->pending[c->n_pending++] = (struct pending) {
+        struct pending ev = {
                 .ts = ts,
                 .ptr = read_uint(data, len, t->l.events[k].ptr),
                 .bytes = kind == PAIRING_ALLOC ? read_uint(data, len, t->l.events[k].bytes) : 0,
@@ -206,6 +199,20 @@ static void handle_event(struct tracerec *t, unsigned cpu, enum tracerec_kind k,
                 .preempt = (uint8_t) read_uint(data, len, t->l.common_preempt),
                 .kind = (uint8_t) kind,
         };
+
+        if (t->l.events[k].stackless) {
+                /* No stack follows: the pairing sorts it in among the
+                 * events still waiting (the watermark stays below them). */
+                emit(t, cpu, &ev, NULL, 0);
+                return;
+        }
+        if (c->n_pending == TRACEREC_PENDING_MAX) {
+                t->stats.stacks_missing++;
+                emit(t, cpu, &c->pending[0], NULL, 0);
+                memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof *c->pending);
+                c->n_pending--;
+        }
+        c->pending[c->n_pending++] = ev;
 }
 
 static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, size_t len) {
@@ -250,8 +257,22 @@ static void handle_stack(struct tracerec *t, unsigned cpu, const uint8_t *data, 
                 t->stats.stacks_missing++;
                 emit(t, cpu, &c->pending[i], NULL, 0);
         }
+        t->stats.stacks++;
         emit(t, cpu, &c->pending[j], frames, k);
-        c->n_pending = j;
+        /* Nor will older events of its own context: a context writes an
+         * event's stack before it can write another event. Letting them go
+         * now keeps the watermark (held below the oldest waiting event)
+         * moving when a stack was lost. */
+        size_t kept = 0;
+        for (size_t i = 0; i < j; i++) {
+                const struct pending *q = &c->pending[i];
+                if (q->pid == pid && q->flags == flags && q->preempt == preempt) {
+                        t->stats.stacks_missing++;
+                        emit(t, cpu, q, NULL, 0);
+                } else
+                        c->pending[kept++] = *q;
+        }
+        c->n_pending = kept;
 }
 
 /* A bulk-free slice: its pointers go to the pairing as frees at once, the

@@ -4,7 +4,11 @@
  * same CPU, from the same context (pid, irq flags, preempt count); an
  * interrupt's event and stack can come in between, so each stack goes to
  * the newest waiting event of its context, and the events above it that
- * got none are let go without one. Fed pages (or decoded records) per CPU,
+ * got none are let go without one. Both ways of asking for stacks put the
+ * stack after its event: the instance's stacktrace option (every event),
+ * and a conditional `stacktrace if <filter>` trigger (only the events that
+ * carry it; an unconditional trigger writes its stack before the event and
+ * is not used). Events of a kind marked stackless are emitted at once. Fed pages (or decoded records) per CPU,
  * no I/O: the live tracer reads them from trace_pipe_raw, the tests from
  * recorded pages. */
 #pragma once
@@ -46,6 +50,7 @@ struct tracerec_layout {
                 uint32_t id;
                 struct tracerec_field ptr;
                 struct tracerec_field bytes;    /* bytes_alloc, allocations only */
+                bool stackless;         /* traced without a stack: not held for one */
         } events[_TRACEREC_KIND_MAX];
         uint32_t stack_id;
         struct tracerec_field stack_size;
@@ -85,6 +90,7 @@ struct tracerec_stats {
         uint64_t allocs;
         uint64_t frees;
         uint64_t null_ptr;              /* kfree(NULL) and failed allocs: not emitted */
+        uint64_t stacks;                /* stack records matched to their event */
         uint64_t stacks_missing;        /* events whose stack record never came */
         uint64_t stacks_orphaned;       /* stack records with no event to go with */
         uint64_t over_limit;            /* events after max_events or a refusal */
@@ -111,8 +117,9 @@ enum pairing_kind tracerec_kind_pairing(enum tracerec_kind kind);
 int tracerec_layout_init(struct tracerec_layout *l, const struct tracefmt_page *page,
                          const struct tracefmt_event *kernel_stack);
 
-/* Mark @kind traced with the fields of its @format. -EOPNOTSUPP if it has
- * no 4- or 8-byte `ptr`. */
+/* Mark @kind traced with the fields of its @format, with a stack after each
+ * event (set events[kind].stackless afterwards when it has none).
+ * -EOPNOTSUPP if it has no 4- or 8-byte `ptr`. */
 int tracerec_layout_use(struct tracerec_layout *l, enum tracerec_kind kind, const struct tracefmt_event *format);
 
 /* A matcher for CPUs 0..@n_cpus-1 that emits to @emit, and stops after

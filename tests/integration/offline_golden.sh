@@ -195,6 +195,42 @@ if command -v xz >/dev/null; then
         fi
 fi
 
+# Paired input: the outstanding and freed counts are known, the culprit named.
+# SLUB TRACE records pasted from a log (a driver's poll loop leaks through
+# __alloc_skb, which a socket path also runs through and frees), and a
+# capture's raw.trace re-paired.
+check stacks-slub-trace-paired.txt stacks stacks/slub-trace-culprit-4.4-x86_64.txt
+check stacks-slub-trace-paired.json stacks --json stacks/slub-trace-culprit-4.4-x86_64.txt
+raw=linux-6.18-x86_64/capture-udp
+check stacks-raw-trace.txt stacks "$raw/raw.trace"
+check stacks-raw-trace.json stacks --json -n 2 "$raw/raw.trace"
+# The reader agrees with the capture that wrote it (its report.json).
+(cd "$FIXTURES" && "$SLABWATCHCTL" stacks --json "$raw/raw.trace") >"$tmp/raw-all.json"
+if python3 - "$tmp/raw-all.json" "$FIXTURES/$raw/report.json" <<'PY'; then
+import json, sys
+got, want = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+keys = ("frames", "outstanding", "allocs", "frees", "bytes")
+g = [{k: s[k] for k in keys} for s in got["stacks"]]
+w = [{k: s[k] for k in keys} for s in want["stacks"]]
+assert g == w, "stacks differ:\n%s\n%s" % (g[:2], w[:2])
+assert got["culprit"] == want["culprit"], (got["culprit"], want["culprit"])
+assert got["events"] == want["events"], (got["events"], want["events"])
+PY
+        echo "ok   raw.trace re-paired as the capture paired it"
+else
+        echo "FAIL raw.trace: the reader and the capture's report.json disagree"
+        failed=1
+fi
+head -c 100000 "$FIXTURES/$raw/raw.trace" >"$tmp/cut.trace"
+expect_exit 1 raw-trace-cut stacks "$tmp/cut.trace"
+if grep -q "cut.trace: raw.trace: .*cut short\|past the end" "$tmp/raw-trace-cut.stderr"; then
+        echo "ok   raw-trace-cut message"
+else
+        echo "FAIL raw-trace-cut message"; cat "$tmp/raw-trace-cut.stderr"; failed=1
+fi
+expect_exit 2 raw-trace-with-others stacks "$raw/raw.trace" "$seed/call_traces.txt"
+expect_exit 2 raw-trace-tree stacks --tree "$raw/raw.trace"
+
 # Bad input: a result or a clear error with a line number, never a crash.
 {
         printf 'Call Trace:\n f+0x1/0x2\n'

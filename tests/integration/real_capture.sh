@@ -83,6 +83,31 @@ assert churn, "no churn stack found"
 assert all(s["outstanding"] <= max(50, s["allocs"] // 100) for s in churn), churn[:3]
 PY
 
+# The bundle's raw.trace, re-paired offline, gives the same stacks.
+raw="$(dirname "$report")/raw.trace"
+[ -s "$raw" ] || fail "no raw.trace in the bundle"
+python3 - "$report" <<'PY' || fail "report.json has no overhead, or not the allocations-only stack mode"
+import json, sys
+o = json.load(open(sys.argv[1]))["overhead"]
+print("overhead:", o)
+assert o["stacks"].startswith("allocations only"), o
+assert 0 < o["stacks_recorded"] <= o["events"], o
+PY
+"$SLABWATCHCTL" stacks --json "$raw" > "$TEST_TMP/raw.json" || fail "slabwatchctl stacks raw.trace failed"
+python3 - "$TEST_TMP/raw.json" "$report" <<'PY' || fail "raw.trace re-paired differs from report.json"
+import json, sys
+got, want = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+keys = ("frames", "outstanding", "allocs", "frees")
+g = [{k: s[k] for k in keys} for s in got["stacks"]]
+w = [{k: s[k] for k in keys} for s in want["stacks"]]
+if got.get("truncated"):
+    print("raw.trace was cut at capture.raw_trace_max: comparing the top stack's frames only")
+    assert g[0]["frames"] == w[0]["frames"]
+else:
+    assert g == w, (g[:2], w[:2])
+print("raw.trace re-paired: %d stacks, as report.json" % len(g))
+PY
+
 # 2. kill -TERM mid-capture: the daemon restores the kernel before it exits.
 state=$TEST_TMP/state2
 write_config "$state" 120s

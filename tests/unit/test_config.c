@@ -143,7 +143,7 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c.capture.cooldown_usec, HOUR);
         ck_assert_uint_eq(c.capture.max_concurrent, 1);
         ck_assert_uint_eq(c.capture.disk_budget_bytes, 256 * MIB);
-        ck_assert_uint_eq(c.capture.raw_trace_max_bytes, 16 * MIB);
+        ck_assert_uint_eq(c.capture.raw_trace_max_bytes, 32 * MIB);
         ck_assert(c.capture.mount_tracefs);
         ck_assert_str_eq(c.server.socket, "/run/slabwatch/slabwatch.sock");
         ck_assert_str_eq(c.server.group, "slabwatch");

@@ -130,6 +130,31 @@ START_TEST(test_apply_and_undo_in_reverse) {
 }
 END_TEST
 
+/* A trigger is added and removed by appending to the event's list (a
+ * truncating open would drop every trigger of the event). */
+START_TEST(test_trigger) {
+        struct kchange *k = NULL;
+        const char *trig = path_of("t/inst/events/kmem/kmalloc/trigger");
+        put("t/inst/events/kmem/kmalloc/trigger", "# Available triggers:\n");
+        ck_assert_int_eq(kchange_new(NULL, &k), 0);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_TRIGGER, trig, NULL), -EINVAL);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_TRIGGER, trig, "!stacktrace"), -EINVAL);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_TRIGGER, path_of("t/inst/events/kmem/nope/trigger"),
+                                       "stacktrace"),
+                         -ENOENT);
+        ck_assert_uint_eq(kchange_depth(k), 0);
+        ck_assert_int_eq(kchange_apply(k, KCHANGE_TRIGGER, trig, "stacktrace if bytes_alloc == 256"), 0);
+        ck_assert_str_eq(get("t/inst/events/kmem/kmalloc/trigger"),
+                         "# Available triggers:\nstacktrace if bytes_alloc == 256");
+        ck_assert(kchange_holds(k, KCHANGE_TRIGGER));
+        ck_assert_int_eq(kchange_undo_to(k, 0), 0);
+        ck_assert_str_eq(get("t/inst/events/kmem/kmalloc/trigger"),
+                         "# Available triggers:\nstacktrace if bytes_alloc == 256!stacktrace if bytes_alloc == 256");
+        ck_assert_str_eq(kchange_op_name(KCHANGE_TRIGGER), "event trigger");
+        kchange_free(k);
+}
+END_TEST
+
 START_TEST(test_instance_dir) {
         struct kchange *k = NULL;
         /* A directory that takes a tracing_on file stands in for the kernel's. */
@@ -247,6 +272,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_apply_and_undo_in_reverse);
         tcase_add_test(tc, test_instance_dir);
+        tcase_add_test(tc, test_trigger);
         tcase_add_test(tc, test_crash_recovery);
         tcase_add_test(tc, test_kprobe);
         tcase_add_test(tc, test_kprobe_crash_recovery);

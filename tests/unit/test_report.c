@@ -1,6 +1,7 @@
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,45 @@ START_TEST(test_text) {
 }
 END_TEST
 
+/* The cost of a capture: in report.json when a tracefs capture said it,
+ * the workload's slowdown null (not measurable from inside), one line of
+ * report.txt; absent otherwise. */
+START_TEST(test_overhead) {
+        struct report *r = make_report();
+        json_object *o = NULL, *oh, *v;
+        char *text = NULL;
+
+        report_rank(r);
+        ck_assert_int_eq(report_to_json(r, &o), 0);
+        ck_assert(!json_object_object_get_ex(o, "overhead", &oh));
+        json_object_put(o);
+        r->overhead = (struct report_overhead) { .known = true, .records = 300, .bytes = 8192, .events = 200,
+                                                 .stacks_recorded = 100, .daemon_cpu_usec = 250000,
+                                                 .traced_usec = 10000000 };
+        snprintf(r->overhead.stacks, sizeof r->overhead.stacks, "allocations only (stacktrace trigger)");
+        ck_assert_int_eq(report_to_json(r, &o), 0);
+        ck_assert(json_object_object_get_ex(o, "overhead", &oh));
+        ck_assert(json_object_object_get_ex(oh, "stacks", &v));
+        ck_assert_str_eq(json_object_get_string(v), "allocations only (stacktrace trigger)");
+        ck_assert(json_object_object_get_ex(oh, "events", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 200);
+        ck_assert(json_object_object_get_ex(oh, "stacks_recorded", &v));
+        ck_assert_int_eq(json_object_get_int64(v), 100);
+        ck_assert(json_object_object_get_ex(oh, "daemon_cpu_s", &v));
+        ck_assert(json_object_get_double(v) == 0.25);
+        ck_assert(json_object_object_get_ex(oh, "daemon_cpu_share", &v));
+        ck_assert(json_object_get_double(v) == 0.025);
+        ck_assert(json_object_object_get_ex(oh, "workload_slowdown", &v));
+        ck_assert_ptr_null(v);
+        json_object_put(o);
+        ck_assert_int_eq(report_to_text(r, &text, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(text, "overhead:   stacks on allocations only (stacktrace trigger): 200 events, "
+                                           "100 stacks; slabwatchd 0.25 s CPU in 10.0 s (2.5 %)"));
+        free(text);
+        report_free(r);
+}
+END_TEST
+
 START_TEST(test_empty) {
         struct report *r = NULL;
         json_object *o = NULL, *v;
@@ -311,6 +351,7 @@ static Suite *report_suite(void) {
         tcase_add_test(tc, test_join);
         tcase_add_test(tc, test_json);
         tcase_add_test(tc, test_text);
+        tcase_add_test(tc, test_overhead);
         tcase_add_test(tc, test_empty);
         suite_add_tcase(s, tc);
 

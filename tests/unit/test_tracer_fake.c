@@ -147,6 +147,11 @@ START_TEST(test_fake_formats) {
         ck_assert(f.kmem_cache_alloc && f.kmem_cache_alloc_name && f.kmem_cache_alloc_bytes);
         ck_assert(f.kmem_cache_free && f.kmem_cache_free_name);
         ck_assert(f.kmalloc && f.kmalloc_bytes && f.kfree && f.kernel_stack);
+        /* No trigger files: stacks would come from the stacktrace option. */
+        ck_assert(!f.triggers);
+        testutil_write_file(dir, "events/kmem/kmalloc/trigger", "# Available triggers:\n", 22);
+        ck_assert_int_eq(tracer_probe_formats(dir, &f), 0);
+        ck_assert(f.triggers);
         testutil_rmtree(dir);
         free(dir);
 

@@ -219,14 +219,14 @@ struct capture {
 /* Trace @cache while the leakers run; stop once the first one (the leak)
  * holds all its objects. Everything is cleaned up before returning, so
  * the assertions that follow cannot leave anything behind. */
-static void capture(const char *cache, const char *const *leak_args, const char *const *churn_args,
-                    struct capture *out) {
+static void capture_with(const char *cache, enum tracer_stacks stacks, const char *const *leak_args,
+                         const char *const *churn_args, struct capture *out) {
         *out = (struct capture) {};
         char *set_event_before = read_text(TRACEFS "/set_event");
         char *tracing_on_before = read_text(TRACEFS "/tracing_on");
 
         struct tracer *t = NULL;
-        struct tracer_options o = { .tracefs_dir = TRACEFS, .cache_name = cache };
+        struct tracer_options o = { .tracefs_dir = TRACEFS, .cache_name = cache, .stacks = stacks };
         out->start_err = start_when_free(&o, &t);
         if (out->start_err == 0) {
                 snprintf(out->instance, sizeof out->instance, "%s", tracer_instance_name(t));
@@ -265,6 +265,11 @@ static void capture(const char *cache, const char *const *leak_args, const char 
         free(tracing_on_after);
 }
 
+static void capture(const char *cache, const char *const *leak_args, const char *const *churn_args,
+                    struct capture *out) {
+        capture_with(cache, TRACER_STACKS_AUTO, leak_args, churn_args, out);
+}
+
 static bool stack_has(const struct pairing_stack *s, const char *function) {
         size_t n = strlen(function);
         for (size_t i = 0; i < s->n_frames; i++)
@@ -297,6 +302,18 @@ static void assert_clean(const struct capture *c) {
         ck_assert(!c->r->truncated);
         ck_assert_uint_eq(c->st.bad_pages, 0);
         ck_assert_uint_gt(c->st.events, 0);
+        ck_assert_uint_gt(c->st.stacks, 0);
+        if (c->st.stacks_mode == TRACER_STACKS_ALLOCS) {
+                /* Stacks on allocations only: every stack is an alloc's,
+                 * and the frees' empty stacks are not counted missing. */
+                ck_assert_msg(strstr(c->describe, "stacks on allocations only"), "%s", c->describe);
+                ck_assert_uint_le(c->st.stacks, c->st.allocs);
+                ck_assert_uint_le(c->r->stackless_events, c->st.stacks_missing);
+        } else {
+                ck_assert_int_eq(c->st.stacks_mode, TRACER_STACKS_ALL);
+                ck_assert_msg(strstr(c->describe, "stacks on every event"), "%s", c->describe);
+        }
+        ck_assert_uint_gt(c->st.wall_ns, 0);
 }
 
 /* The stack the leak's allocations went to: the first one, unless other
@@ -353,6 +370,8 @@ START_TEST(test_real_named_cache) {
         capture(cache, leak, churn, &c);
         assert_clean(&c);
         ck_assert_msg(strstr(c.describe, "kmem_cache_alloc name == \""), "filters: %s", c.describe);
+        /* This kernel has event triggers: stacks on the allocations only. */
+        ck_assert_int_eq(c.st.stacks_mode, TRACER_STACKS_ALLOCS);
         assert_leak_over_churn(&c, "__sys_socket", "__sys_socketpair");
         const struct pairing_stack *top = leak_stack(&c, "__sys_socket", "__sys_socketpair");
         ck_assert(stack_has(top, "inet_create"));
@@ -414,8 +433,12 @@ START_TEST(test_real_kmalloc_class) {
         const char *leak[] = { LEAKER, "--kind", "timerfd", "--mode", "leak", "--rate", LEAK_RATE,
                                "--count", STRINGIFY(LEAK_COUNT), NULL };
         struct capture c;
-        capture(cache, leak, NULL, &c);
+        /* With the stack option, as where the kernel has no event triggers:
+         * every event, kfree of every size included, carries a stack. */
+        capture_with(cache, TRACER_STACKS_ALL, leak, NULL, &c);
         assert_clean(&c);
+        ck_assert_int_eq(c.st.stacks_mode, TRACER_STACKS_ALL);
+        ck_assert_uint_gt(c.st.stacks, c.st.allocs);
         const struct pairing_stack *top = leak_stack(&c, "timerfd_create", NULL);
         ck_assert_msg(stack_mentions(top, "timerfd_create"), "top stack: %s",
                       top->n_frames > 1 ? top->frames[1] : "none");

@@ -1,7 +1,10 @@
 /* Raw ring-buffer pages recorded on a real 6.18 x86_64 kernel
  * (fixtures/linux-6.18-x86_64/ringbuf, see record.sh there): decoded
  * without root, every event matched to its stack, and checked against the
- * kernel's own text rendering of the same buffers (trace.txt). */
+ * kernel's own text rendering of the same buffers (trace.txt). Both ways
+ * of taking stacks: the stacktrace option (ringbuf/, a stack on every
+ * event) and a `stacktrace if` trigger on the allocations (ringbuf-allocstacks/,
+ * frees without). */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +19,16 @@
 #include "stacks/tracerec.h"
 #include "testutil.h"
 
-#define DIR "linux-6.18-x86_64/ringbuf/"
+#define DIR_ALL "linux-6.18-x86_64/ringbuf/"
+#define DIR_ALLOCS "linux-6.18-x86_64/ringbuf-allocstacks/"
+/* The recording the fixture readers below read. */
+static const char *fixture = DIR_ALL;
+
+static char *read_in_fixture(const char *name, size_t *ret_len) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s%s", fixture, name);
+        return testutil_read_fixture(rel, ret_len);
+}
 #define EVENTS_MAX 1024
 #define FRAMES_MAX 64
 #define SYMS_MAX 256
@@ -42,7 +54,7 @@ static size_t n_syms;
 
 static void load_syms(void) {
         size_t len;
-        char *text = testutil_read_fixture(DIR "kallsyms", &len);
+        char *text = read_in_fixture("kallsyms", &len);
         n_syms = 0;
         for (char *line = strtok(text, "\n"); line && n_syms < SYMS_MAX; line = strtok(NULL, "\n")) {
                 char type;
@@ -66,8 +78,8 @@ static struct tracefmt_event load_format(const char *name) {
         char rel[256];
         size_t len;
         struct tracefmt_event e;
-        snprintf(rel, sizeof rel, DIR "format/%s", name);
-        char *text = testutil_read_fixture(rel, &len);
+        snprintf(rel, sizeof rel, "format/%s", name);
+        char *text = read_in_fixture(rel, &len);
         ck_assert_int_eq(tracefmt_parse(text, len, &e), 0);
         free(text);
         return e;
@@ -76,7 +88,7 @@ static struct tracefmt_event load_format(const char *name) {
 static void load_layout(struct tracerec_layout *l) {
         size_t len;
         struct tracefmt_page page;
-        char *text = testutil_read_fixture(DIR "format/header_page", &len);
+        char *text = read_in_fixture("format/header_page", &len);
         ck_assert_int_eq(tracefmt_parse_header_page(text, len, &page), 0);
         free(text);
         struct tracefmt_event ks = load_format("kernel_stack");
@@ -111,8 +123,8 @@ static int collect(const struct tracerec_event *e, void *userdata) {
 static void feed_cpu(struct tracerec *t, unsigned cpu, unsigned *ret_pages) {
         char rel[64];
         size_t len;
-        snprintf(rel, sizeof rel, DIR "cpu%u.raw", cpu);
-        uint8_t *raw = (uint8_t *) testutil_read_fixture(rel, &len);
+        snprintf(rel, sizeof rel, "cpu%u.raw", cpu);
+        uint8_t *raw = (uint8_t *) read_in_fixture(rel, &len);
         ck_assert_uint_eq(len % 4096, 0);
         for (size_t off = 0; off < len; off += 4096)
                 ck_assert_int_eq(tracerec_page(t, cpu, raw + off, 4096), 0);
@@ -120,10 +132,11 @@ static void feed_cpu(struct tracerec *t, unsigned cpu, unsigned *ret_pages) {
         free(raw);
 }
 
-/* trace.txt: events with their stacks, as the kernel rendered them. */
-static size_t parse_text(struct ev *out, size_t max) {
+/* trace.txt: events with their stacks, as the kernel rendered them. With
+ * @allocs_only a stack belongs to an allocation. */
+static size_t parse_text(struct ev *out, size_t max, bool allocs_only) {
         size_t len, n = 0;
-        char *text = testutil_read_fixture(DIR "trace.txt", &len);
+        char *text = read_in_fixture("trace.txt", &len);
         struct ev *open_stack = NULL;
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 if (line[0] == '#')
@@ -145,7 +158,8 @@ static size_t parse_text(struct ev *out, size_t max) {
                         /* The newest event of that CPU and task without a stack. */
                         open_stack = NULL;
                         for (size_t i = n; i-- > 0;)
-                                if (out[i].cpu == cpu && strcmp(out[i].pid, pid) == 0 && !out[i].has_stack) {
+                                if (out[i].cpu == cpu && strcmp(out[i].pid, pid) == 0 && !out[i].has_stack &&
+                                    (!allocs_only || out[i].kind == PAIRING_ALLOC)) {
                                         open_stack = &out[i];
                                         break;
                                 }
@@ -193,6 +207,7 @@ START_TEST(test_recorded_pages) {
         struct tracerec_stats st;
         unsigned pages0, pages1;
 
+        fixture = DIR_ALL;
         load_syms();
         load_layout(&l);
         ck_assert_uint_eq(l.page.page_size, 4096);
@@ -221,7 +236,7 @@ START_TEST(test_recorded_pages) {
         ck_assert(!st.limit_reached);
 
         /* Event by event, the same as the kernel's text of the same buffers. */
-        size_t n_want = parse_text(want, EVENTS_MAX);
+        size_t n_want = parse_text(want, EVENTS_MAX, false);
         ck_assert_uint_eq(n_want, got.n);
         qsort(want, n_want, sizeof *want, cmp_ev);
         qsort(got.ev, got.n, sizeof *got.ev, cmp_ev);
@@ -283,6 +298,87 @@ START_TEST(test_recorded_pages) {
         ck_assert_uint_eq(res->outstanding, outstanding);
         ck_assert_uint_gt(res->n_stacks, 1);
         pairing_result_free(res);
+
+        pairing_free(got.pairing);
+        tracerec_free(t);
+        ev_done(want, n_want);
+        ev_done(got.ev, got.n);
+}
+END_TEST
+
+/* Stacks on the allocations only: each alloc gets the stack after it,
+ * the frees go through at once without one, none counted missing. */
+START_TEST(test_recorded_alloc_stacks) {
+        static struct collected got;
+        static struct ev want[EVENTS_MAX];
+        struct tracerec_layout l;
+        struct tracerec *t = NULL;
+        struct tracerec_stats st;
+        unsigned pages0, pages1;
+
+        fixture = DIR_ALLOCS;
+        load_syms();
+        load_layout(&l);
+        l.events[TRACEREC_KMEM_CACHE_FREE].stackless = true;
+        got.n = 0;
+        ck_assert_int_eq(pairing_new(&(struct pairing_options) { .reorder_window_ns = PAIRING_WINDOW_NONE,
+                                                                 .frees_stackless = true },
+                                     &got.pairing),
+                         0);
+        ck_assert_int_eq(tracerec_new(&l, 2, 0, collect, &got, &t), 0);
+        feed_cpu(t, 0, &pages0);
+        feed_cpu(t, 1, &pages1);
+        tracerec_flush(t);
+        tracerec_get_stats(t, &st);
+
+        /* The counts of this recording (193 allocs and as many stacks, 175 frees). */
+        ck_assert_uint_eq(st.bad_pages, 0);
+        ck_assert_uint_eq(st.records, 193 + 193 + 175);
+        ck_assert_uint_eq(st.allocs, 193);
+        ck_assert_uint_eq(st.frees, 175);
+        ck_assert_uint_eq(st.stacks, 193);
+        ck_assert_uint_eq(st.stacks_missing, 0);
+        ck_assert_uint_eq(st.stacks_orphaned, 0);
+
+        size_t n_want = parse_text(want, EVENTS_MAX, true);
+        ck_assert_uint_eq(n_want, got.n);
+        qsort(want, n_want, sizeof *want, cmp_ev);
+        qsort(got.ev, got.n, sizeof *got.ev, cmp_ev);
+        for (size_t i = 0; i < n_want; i++) {
+                const struct ev *w = &want[i], *g = &got.ev[i];
+                ck_assert_uint_eq(g->cpu, w->cpu);
+                ck_assert_uint_eq(g->ts_us, w->ts_us);
+                ck_assert_uint_eq(g->ptr, w->ptr);
+                ck_assert_int_eq(g->kind, w->kind);
+                ck_assert(g->has_stack == (g->kind == PAIRING_ALLOC));
+                ck_assert_uint_eq(g->n_frames, w->n_frames);
+                for (size_t j = 0; j < w->n_frames; j++)
+                        ck_assert_str_eq(g->frames[j], w->frames[j]);
+        }
+        struct pairing_result *res = NULL;
+        ck_assert_int_eq(pairing_finish(got.pairing, 0, NULL, NULL, &res), 0);
+        ck_assert_uint_eq(res->allocs, 193);
+        ck_assert_uint_eq(res->frees, 175);
+        ck_assert_uint_eq(res->stackless_events, 0);
+        ck_assert_uint_gt(res->matched_frees, 0);
+        pairing_result_free(res);
+
+        /* Read as if every event had a stack, the frees would hold the
+         * allocations' stacks back until they were let go without. */
+        l.events[TRACEREC_KMEM_CACHE_FREE].stackless = false;
+        tracerec_free(t);
+        pairing_free(got.pairing);
+        ev_done(got.ev, got.n);
+        got.n = 0;
+        ck_assert_int_eq(pairing_new(&(struct pairing_options) { .reorder_window_ns = PAIRING_WINDOW_NONE },
+                                     &got.pairing),
+                         0);
+        ck_assert_int_eq(tracerec_new(&l, 2, 0, collect, &got, &t), 0);
+        feed_cpu(t, 0, &pages0);
+        feed_cpu(t, 1, &pages1);
+        tracerec_flush(t);
+        tracerec_get_stats(t, &st);
+        ck_assert_uint_gt(st.stacks_missing, 0);
 
         pairing_free(got.pairing);
         tracerec_free(t);
@@ -377,6 +473,7 @@ START_TEST(test_pending_overflow) {
         struct tracerec_stats st;
         uint8_t rec[64] = {};
 
+        fixture = DIR_ALL;
         load_layout(&l);
         got.n = 0;
         ck_assert_int_eq(pairing_new(NULL, &got.pairing), 0);
@@ -399,6 +496,85 @@ START_TEST(test_pending_overflow) {
         ck_assert(st.limit_reached);
         ck_assert_uint_eq(st.over_limit, TRACEREC_PENDING_MAX + 3 - 5);
         ck_assert_str_eq(tracerec_kind_name(TRACEREC_KFREE), "kfree");
+        pairing_free(got.pairing);
+        tracerec_free(t);
+        ev_done(got.ev, got.n);
+}
+END_TEST
+
+/* A lost stack does not hold its event back: the next stack of the same
+ * context lets it go (the watermark moves on), one of another context
+ * does not. Frees of a stackless kind pass at once. */
+START_TEST(test_lost_stack_released) {
+        struct tracerec_layout l;
+        static struct collected got;
+        struct tracerec *t = NULL;
+        struct tracerec_stats st;
+        uint8_t ev[64] = {}, stack[128] = {};
+
+        fixture = DIR_ALL;
+        load_syms();
+        load_layout(&l);
+        l.events[TRACEREC_KMEM_CACHE_FREE].stackless = true;
+        got.n = 0;
+        ck_assert_int_eq(pairing_new(NULL, &got.pairing), 0);
+        ck_assert_int_eq(tracerec_new(&l, 1, 0, collect, &got, &t), 0);
+        uint16_t alloc = (uint16_t) l.events[TRACEREC_KMEM_CACHE_ALLOC].id;
+        uint16_t free_type = (uint16_t) l.events[TRACEREC_KMEM_CACHE_FREE].id;
+        uint16_t stack_type = (uint16_t) l.stack_id;
+        int32_t pid = 42;
+        memcpy(ev + l.common_pid.offset, &pid, 4);
+        memcpy(stack + l.common_pid.offset, &pid, 4);
+        memcpy(stack, &stack_type, 2);
+        uint64_t one = 1, frame = syms[0].addr;
+        memcpy(stack + l.stack_size.offset, &one, l.stack_size.size < 8 ? l.stack_size.size : 8);
+        memcpy(stack + l.stack_caller.offset, &frame, 8);
+
+        /* Alloc 1 loses its stack; alloc 2 gets one. */
+        memcpy(ev, &alloc, 2);
+        for (uint64_t ptr = 1; ptr <= 2; ptr++) {
+                memcpy(ev + l.events[TRACEREC_KMEM_CACHE_ALLOC].ptr.offset, &ptr, 8);
+                tracerec_record(t, 0, ptr * 100, ev, sizeof ev);
+        }
+        /* Another context's event (an interrupt's: other flags) waits on. */
+        uint8_t irq = 0x08;
+        uint64_t ptr3 = 3;
+        memcpy(ev + l.events[TRACEREC_KMEM_CACHE_ALLOC].ptr.offset, &ptr3, 8);
+        ev[l.common_flags.offset] = irq;
+        tracerec_record(t, 0, 250, ev, sizeof ev);
+        ev[l.common_flags.offset] = 0;
+        /* A free: through at once, nothing waits for a stack of it. */
+        memcpy(ev, &free_type, 2);
+        uint64_t ptr9 = 9;
+        memcpy(ev + l.events[TRACEREC_KMEM_CACHE_FREE].ptr.offset, &ptr9, 8);
+        tracerec_record(t, 0, 260, ev, sizeof ev);
+        tracerec_get_stats(t, &st);
+        ck_assert_uint_eq(st.events, 1);
+        ck_assert_uint_eq(got.ev[0].ptr, 9);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), 99);
+
+        tracerec_record(t, 0, 270, stack, sizeof stack);
+        tracerec_get_stats(t, &st);
+        /* Alloc 3 (the interrupt's) is newer than alloc 2: above it, let go. */
+        ck_assert_uint_eq(st.events, 4);
+        ck_assert_uint_eq(st.stacks, 1);
+        ck_assert_uint_eq(st.stacks_missing, 2);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), UINT64_MAX);
+        bool stacked[4] = {};
+        for (size_t i = 0; i < got.n; i++)
+                if (got.ev[i].ptr < 4)
+                        stacked[got.ev[i].ptr] = got.ev[i].has_stack;
+        ck_assert(!stacked[1] && stacked[2] && !stacked[3]);
+
+        /* The interrupt's event stays while a newer one of the task's is matched. */
+        memcpy(ev, &alloc, 2);
+        ev[l.common_flags.offset] = irq;
+        tracerec_record(t, 0, 300, ev, sizeof ev);
+        ev[l.common_flags.offset] = 0;
+        tracerec_record(t, 0, 310, ev, sizeof ev);
+        tracerec_record(t, 0, 320, stack, sizeof stack);
+        ck_assert_uint_eq(tracerec_hold_watermark(t, 0, true, UINT64_MAX), 299);
+        tracerec_flush(t);
         pairing_free(got.pairing);
         tracerec_free(t);
         ev_done(got.ev, got.n);
@@ -507,10 +683,12 @@ static Suite *suite(void) {
         Suite *s = suite_create("tracerec");
         TCase *tc = tcase_create("fixtures");
         tcase_add_test(tc, test_recorded_pages);
+        tcase_add_test(tc, test_recorded_alloc_stacks);
         suite_add_tcase(s, tc);
         tc = tcase_create("limits");
         tcase_add_test(tc, test_page_limits);
         tcase_add_test(tc, test_pending_overflow);
+        tcase_add_test(tc, test_lost_stack_released);
         tcase_add_test(tc, test_stack_across_gap);
         suite_add_tcase(s, tc);
         return s;
