@@ -60,7 +60,7 @@ static enum report_confidence stack_confidence(const struct report *r, const str
         const struct report_attribution *a = &r->attribution;
         bool explained_ok = !a->explained_known || (a->explained >= EXPLAINED_LOW && a->explained <= EXPLAINED_HIGH);
 
-        if (a->growth_stopped || s->settled == 0)
+        if (a->growth_stopped || s->settled == 0 || s->freed_unseen)
                 return REPORT_CONFIDENCE_LOW;
         if (s->settled >= SETTLED_MIN && s->settled * 2 >= s->outstanding &&
             s->settled * SETTLED_SHARE_DIV >= total_settled && a->lost_events == 0 && !r->truncated && explained_ok &&
@@ -116,6 +116,15 @@ static void add_notes(struct report *r, double expected) {
                                         a->bulk_known && !a->bulk_traced ? "bulk frees are not traced here"
                                         : a->lost_events > 0                  ? "lost events"
                                                                               : "frees the trace missed");
+        size_t unseen = 0;
+        for (size_t i = 0; i < r->n_stacks; i++)
+                unseen += r->stacks[i].freed_unseen;
+        if (unseen > 0)
+                (void) report_strv_addf(&a->notes,
+                                        "%zu stack(s) free their objects on a path with no free tracepoint (their "
+                                        "pointers came back without a traced free): their outstanding objects may "
+                                        "all be freed unseen, and they are marked freed_unseen, confidence low",
+                                        unseen);
         if (a->bulk_known && a->bulk_uncovered > 0)
                 (void) report_strv_addf(&a->notes,
                                         "%" PRIu64 " objects freed in bulk lay past the pointers the kprobe events "
@@ -187,9 +196,20 @@ void report_attribute(struct report *r) {
         uint64_t beyond = outstanding > (uint64_t) grown ? outstanding - (uint64_t) grown : 0;
         if (a->unexplained > beyond)
                 a->unexplained = beyond;
-        for (size_t i = 0; i < r->n_stacks; i++)
-                r->stacks[i].unexplained =
-                        r->stacks[i].outstanding < a->unexplained ? r->stacks[i].outstanding : a->unexplained;
+        for (size_t i = 0; i < r->n_stacks; i++) {
+                struct report_stack *s = &r->stacks[i];
+                s->unexplained = s->outstanding < a->unexplained ? s->outstanding : a->unexplained;
+                /* A pointer of this stack allocated again without a traced
+                 * free proves its objects die on a path with no free
+                 * tracepoint (kfree_rcu, bulk frees where they are not
+                 * traced): none of its outstanding ones is evidence by
+                 * itself, whatever the cache's growth, which the batches of
+                 * such frees make too coarse to tell them apart. A leak
+                 * never frees: its stacks have no untraced frees. */
+                s->freed_unseen = s->untraced_frees > 0 && s->outstanding > 0;
+                if (s->freed_unseen)
+                        s->unexplained = s->outstanding;
+        }
 
         expected = expected_growth(r);
         if (expected >= 1) {

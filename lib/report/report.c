@@ -368,6 +368,8 @@ static json_object *json_stack(const struct report_stack *s, bool *ok) {
         jadd(o, "outstanding", json_object_new_uint64(s->outstanding), ok);
         jadd(o, "settled", json_object_new_uint64(s->settled), ok);
         jadd(o, "unexplained", json_object_new_uint64(s->unexplained), ok);
+        if (s->freed_unseen)
+                jadd(o, "freed_unseen", json_object_new_boolean(true), ok);
         jadd(o, "confidence", json_object_new_string(report_confidence_name(s->confidence)), ok);
         jadd(o, "oldest_age_s", json_object_new_double(s->oldest_age_s), ok);
         jadd(o, "bytes", json_object_new_uint64(s->bytes), ok);
@@ -768,7 +770,11 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                         "  bytes %s%" PRIu64 "  oldest %s%.1f s  confidence %s\n",
                         i + 1, lossy, s->outstanding, lossy, s->settled, s->allocs, s->frees, lossy, s->bytes, lossy,
                         s->oldest_age_s, report_confidence_name(s->confidence));
-                if (s->unexplained > 0)
+                if (s->freed_unseen)
+                        fprintf(f, "    (its objects die without a traced free: %" PRIu64 " were seen allocated again; "
+                                   "all %" PRIu64 " outstanding may be freed unseen)\n",
+                                s->untraced_frees, s->outstanding);
+                else if (s->unexplained > 0)
                         fprintf(f, "    (up to %" PRIu64 " of these are more than the cache grew: freed unseen)\n",
                                 s->unexplained);
                 for (size_t j = 0; j < s->frames.n; j++)

@@ -54,7 +54,10 @@ struct report_stack {
         uint64_t outstanding;           /* allocs not freed by the end of the capture */
         uint64_t settled;               /* outstanding and older than the settle time */
         uint64_t unexplained;           /* of outstanding, how many may be frees the trace missed:
-                                         * at most the ledger's unexplained */
+                                         * at most the ledger's unexplained, or all of them when
+                                         * freed_unseen */
+        bool freed_unseen;              /* its objects were seen to die without a traced free
+                                         * (untraced_frees > 0): every outstanding one may have too */
         enum report_confidence confidence;
         double oldest_age_s;            /* age of the oldest outstanding object */
         uint64_t bytes;                 /* bytes still outstanding */

@@ -176,6 +176,32 @@ START_TEST(test_untraced_frees) {
         ck_assert(has_note(r, "360 objects were freed without a traced free"));
         ck_assert(has_note(r, "did not grow during the capture"));
         ck_assert_int_ne(r->stacks[0].confidence, REPORT_CONFIDENCE_HIGH);
+        /* Its objects were seen to die unseen: all 40 may have too. */
+        ck_assert(r->stacks[0].freed_unseen);
+        ck_assert_uint_eq(r->stacks[0].unexplained, 40);
+        ck_assert_int_eq(r->stacks[0].confidence, REPORT_CONFIDENCE_LOW);
+        ck_assert(has_note(r, "1 stack(s) free their objects on a path with no free tracepoint"));
+        json_object *j = NULL;
+        ck_assert_int_eq(report_to_json(r, &j), 0);
+        json_object *s0 = json_object_array_get_idx(json_object_object_get(j, "stacks"), 0);
+        ck_assert(json_object_get_boolean(json_object_object_get(s0, "freed_unseen")));
+        json_object_put(j);
+        report_free(r);
+
+        /* A leak beside such a churn never frees: it is not marked, and
+         * keeps its high confidence. */
+        stream_init(&st, 12 * S);
+        for (unsigned i = 0; i < 300; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * 40 * S / 300, 0x100000 + (uint64_t) i * 64, st.leak);
+        for (unsigned i = 0; i < 400; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * S / 10, 0x20000 + (uint64_t) (i % 40) * 64, st.churn);
+        r = finish(&st, 300, 1000, 1340, 7);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 300);
+        ck_assert(!r->stacks[0].freed_unseen);
+        ck_assert_uint_eq(r->stacks[0].unexplained, 0);
+        ck_assert_int_eq(r->stacks[0].confidence, REPORT_CONFIDENCE_HIGH);
+        ck_assert(r->stacks[1].freed_unseen);
+        ck_assert_uint_eq(r->stacks[1].unexplained, r->stacks[1].outstanding);
         report_free(r);
 }
 END_TEST
