@@ -142,6 +142,29 @@ int bundle_captures_dir(const char *state_dir, char *buf, size_t size) {
         return readfile_path(buf, size, state_dir, BUNDLE_DIR);
 }
 
+int bundle_open_captures(const char *state_dir, int *ret_fd, DIR **ret_dir) {
+        char captures[BUNDLE_CAPTURES_MAX];
+        int r = bundle_captures_dir(state_dir, captures, sizeof captures);
+        if (r < 0)
+                return r;
+        int fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* A second descriptor for the listing: @fd stays for the *at() calls. */
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+                r = -errno;
+                if (dfd >= 0)
+                        close(dfd);
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        *ret_dir = d;
+        return 1;
+}
+
 int bundle_begin(const char *state_dir, const char *id, struct bundle **ret, char *error_path, size_t error_path_size) {
         struct bundle *b;
         int r;
@@ -429,26 +452,13 @@ int bundle_rotate(const char *state_dir, uint64_t budget_bytes, const char *keep
 }
 
 int bundle_cleanup_stale(const char *state_dir) {
-        char captures[BUNDLE_CAPTURES_MAX];
         struct dirent *de;
         DIR *d;
-        int fd, dfd, r, removed = 0;
+        int fd, r, removed = 0;
 
-        r = bundle_captures_dir(state_dir, captures, sizeof captures);
-        if (r < 0)
+        r = bundle_open_captures(state_dir, &fd, &d);
+        if (r <= 0)
                 return r;
-        fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d) {
-                r = -errno;
-                if (dfd >= 0)
-                        close(dfd);
-                close(fd);
-                return r;
-        }
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, BUNDLE_TMP_PREFIX, strlen(BUNDLE_TMP_PREFIX)) == 0 &&
                     !bundle_is_checkpoint_at(fd, de->d_name) && bundle_rm_rf_at(fd, de->d_name, 0) == 0)

@@ -2,6 +2,7 @@
  * recovery of interrupted captures). Not for other modules. */
 #pragma once
 
+#include <dirent.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,10 @@
 
 /* <state_dir>/captures into @buf. -ENAMETOOLONG. */
 int bundle_captures_dir(const char *state_dir, char *buf, size_t size);
+
+/* Open <state_dir>/captures for listing (*@ret_dir) and for *at() calls
+ * (*@ret_fd): 1, or 0 when it does not exist, or -errno. */
+int bundle_open_captures(const char *state_dir, int *ret_fd, DIR **ret_dir);
 
 /* rm -rf of @name inside @dfd, bounded in depth, never following symlinks. */
 int bundle_rm_rf_at(int dfd, const char *name, unsigned depth);

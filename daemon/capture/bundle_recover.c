@@ -222,23 +222,14 @@ int bundle_recover_interrupted(const char *state_dir, bundle_recovered_fn fn, vo
         size_t n = 0;
         struct dirent *de;
         DIR *d;
-        int fd, dfd, r, done = 0;
+        int fd, r, done = 0;
 
         r = bundle_captures_dir(state_dir, captures, sizeof captures);
         if (r < 0)
                 return r;
-        fd = open(captures, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d) {
-                r = -errno;
-                if (dfd >= 0)
-                        close(dfd);
-                close(fd);
+        r = bundle_open_captures(state_dir, &fd, &d);
+        if (r <= 0)
                 return r;
-        }
         /* Collected first: renaming while reading the directory could show
          * an entry twice. */
         names = calloc(BUNDLE_LIST_MAX, sizeof *names);

@@ -81,9 +81,9 @@ bool kchange_holds(const struct kchange *k, enum kchange_op op) {
         return false;
 }
 
-static int write_value(const char *path, const char *value) {
+static int put_value(const char *path, const char *value, int how) {
         size_t len = strlen(value);
-        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | how | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         ssize_t n = write(fd, value, len);
@@ -93,19 +93,15 @@ static int write_value(const char *path, const char *value) {
         return r;
 }
 
+static int write_value(const char *path, const char *value) {
+        return put_value(path, value, O_TRUNC);
+}
+
 /* Trigger files and kprobe_events are lists: opened with O_TRUNC they drop
  * every trigger of the event, or every kprobe of every user of the machine,
  * so entries are added and removed by appending. */
 static int append_value(const char *path, const char *value) {
-        size_t len = strlen(value);
-        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = write(fd, value, len);
-        int r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        return r;
+        return put_value(path, value, O_APPEND);
 }
 
 static int read_setting(const char *path, char *buf, size_t size) {
