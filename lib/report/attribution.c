@@ -60,7 +60,12 @@ static enum report_confidence stack_confidence(const struct report *r, const str
         const struct report_attribution *a = &r->attribution;
         bool explained_ok = !a->explained_known || (a->explained >= EXPLAINED_LOW && a->explained <= EXPLAINED_HIGH);
 
-        if (a->growth_stopped || s->settled == 0 || s->freed_unseen)
+        /* A stack seen to free unseen is never of high confidence (its
+         * unexplained is all it holds); low when the cache's growth does not
+         * hold its outstanding objects either. A leak that shares its stack
+         * with such a churn keeps the growth as its evidence. */
+        bool held = a->cache_known && a->cache_delta > 0 && (uint64_t) a->cache_delta >= s->outstanding;
+        if (a->growth_stopped || s->settled == 0 || (s->freed_unseen && !held))
                 return REPORT_CONFIDENCE_LOW;
         if (s->settled >= SETTLED_MIN && s->settled * 2 >= s->outstanding &&
             s->settled * SETTLED_SHARE_DIV >= total_settled && a->lost_events == 0 && !r->truncated && explained_ok &&
@@ -123,7 +128,8 @@ static void add_notes(struct report *r, double expected) {
                 (void) report_strv_addf(&a->notes,
                                         "%zu stack(s) free their objects on a path with no free tracepoint (their "
                                         "pointers came back without a traced free): their outstanding objects may "
-                                        "all be freed unseen, and they are marked freed_unseen, confidence low",
+                                        "all be freed unseen; they are marked freed_unseen, never of high "
+                                        "confidence, and low where the cache's growth does not hold them",
                                         unseen);
         if (a->bulk_known && a->bulk_uncovered > 0)
                 (void) report_strv_addf(&a->notes,

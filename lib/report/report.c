@@ -772,8 +772,12 @@ int report_to_text(const struct report *r, char **ret_text, size_t *ret_len) {
                         s->oldest_age_s, report_confidence_name(s->confidence));
                 if (s->freed_unseen)
                         fprintf(f, "    (its objects die without a traced free: %" PRIu64 " were seen allocated again; "
-                                   "all %" PRIu64 " outstanding may be freed unseen)\n",
-                                s->untraced_frees, s->outstanding);
+                                   "all %" PRIu64 " outstanding may be freed unseen, %s)\n",
+                                s->untraced_frees, s->outstanding,
+                                r->attribution.cache_known && r->attribution.cache_delta > 0 &&
+                                                (uint64_t) r->attribution.cache_delta >= s->outstanding
+                                        ? "though the cache grew enough to hold them"
+                                        : "and the cache did not grow enough to hold them");
                 else if (s->unexplained > 0)
                         fprintf(f, "    (up to %" PRIu64 " of these are more than the cache grew: freed unseen)\n",
                                 s->unexplained);

@@ -203,6 +203,20 @@ START_TEST(test_untraced_frees) {
         ck_assert(r->stacks[1].freed_unseen);
         ck_assert_uint_eq(r->stacks[1].unexplained, r->stacks[1].outstanding);
         report_free(r);
+
+        /* A leak on the churn's own stack (timerfds leaked and churned
+         * through one syscall): marked, but the cache's growth holds its
+         * outstanding objects, so medium, not low. */
+        stream_init(&st, 12 * S);
+        for (unsigned i = 0; i < 300; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * 40 * S / 300, 0x100000 + (uint64_t) i * 64, st.churn);
+        for (unsigned i = 0; i < 400; i++)
+                ev(&st, PAIRING_ALLOC, (uint64_t) i * S / 10, 0x20000 + (uint64_t) (i % 40) * 64, st.churn);
+        r = finish(&st, 300, 1000, 1345, 7);
+        ck_assert_uint_eq(r->stacks[0].outstanding, 340);
+        ck_assert(r->stacks[0].freed_unseen);
+        ck_assert_int_eq(r->stacks[0].confidence, REPORT_CONFIDENCE_MEDIUM);
+        report_free(r);
 }
 END_TEST
 
